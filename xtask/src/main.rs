@@ -1,0 +1,71 @@
+//! The `cargo xtask` command. See `cargo xtask --help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use xtask::codegen::{self, Mode};
+
+const HELP: &str = "\
+cargo xtask: project tasks for iam-clients
+
+USAGE:
+    cargo xtask generate [--root DIR]   regenerate crates/<provider>/src/generated.rs from openapi/*.yaml
+    cargo xtask check [--root DIR]      fail if a committed generated.rs differs from what its spec gives
+
+OPTIONS:
+    --root DIR   the workspace root (default: this checkout)
+    -h, --help   print this help
+
+EXIT CODES:
+    0 done   1 a spec is unusable or a generated file is out of date   2 usage error
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mode, root) = match parse_args(&args) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match codegen::run(&root, mode) {
+        Ok(written) => {
+            match mode {
+                Mode::Check => println!("generated code is up to date with openapi/"),
+                Mode::Write if written.is_empty() => {
+                    println!("generated code was already up to date")
+                }
+                Mode::Write => written.iter().for_each(|f| println!("wrote {f}")),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_args(args: &[String]) -> Result<Option<(Mode, PathBuf)>, String> {
+    let mut mode = None;
+    let mut root = xtask::workspace_root();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" | "help" => return Ok(None),
+            "generate" if mode.is_none() => mode = Some(Mode::Write),
+            "check" if mode.is_none() => mode = Some(Mode::Check),
+            "--root" => {
+                root = PathBuf::from(args.next().ok_or("--root needs a folder")?);
+            }
+            other => return Err(format!("unexpected argument `{other}`")),
+        }
+    }
+    mode.map(|m| Some((m, root)))
+        .ok_or_else(|| "no task given".to_owned())
+}
