@@ -34,68 +34,53 @@ Entrust sends on an error still decodes.*/
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub parameters: ::std::vec::Vec<::serde_json::Value>,
     }
-    ///A token (authenticator) of the created user.
+    /**A token (authenticator) of the created user. As for `User`, every field of the sample is
+`required` and `null` in the sample makes it nullable.*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct Token {
         ///What the administrator may do with the token.
-        #[serde(
-            rename = "allowedActions",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
+        #[serde(rename = "allowedActions")]
         pub allowed_actions: ::std::vec::Vec<TokenAction>,
         ///The token's description.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The token's ID.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::uuid::Uuid>,
+        pub id: ::uuid::Uuid,
         ///When the token was last used, in the same form as `loadDate`; `null` if never.
         #[serde(
             rename = "lastUsedDate",
-            skip_serializing_if = "::std::option::Option::is_none"
+            deserialize_with = "::std::option::Option::deserialize"
         )]
         pub last_used_date: ::std::option::Option<::std::string::String>,
         /**When the token was loaded, e.g. `2018-05-29T19:12:54.000+0000`. The sample's offset
 (`+0000`, no colon) is not RFC 3339, so this is a plain string, not `format: date-time`.*/
-        #[serde(
-            rename = "loadDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub load_date: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "loadDate")]
+        pub load_date: ::std::string::String,
         ///The token's name.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The platform of a soft token.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub platform: ::std::option::Option<::std::string::String>,
         ///Whether the token is registered for transaction verification.
-        #[serde(
-            rename = "registeredForTransactions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub registered_for_transactions: ::std::option::Option<bool>,
+        #[serde(rename = "registeredForTransactions")]
+        pub registered_for_transactions: bool,
         ///The token's serial number, e.g. `62461-69384`.
-        #[serde(
-            rename = "serialNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub serial_number: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub state: ::std::option::Option<TokenState>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<TokenType>,
+        #[serde(rename = "serialNumber")]
+        pub serial_number: ::std::string::String,
+        pub state: TokenState,
+        #[serde(rename = "type")]
+        pub type_: TokenType,
         ///The user the token belongs to (`null` in the sample).
         #[serde(
             rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
+            deserialize_with = "::std::option::Option::deserialize"
         )]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
@@ -406,30 +391,24 @@ Lists whose items the seed never shows (`grids`, `smartCredentials`,
         #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
-    ///An alias of a created user.
+    ///An alias of a created user; every field of the sample is `required`.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct UserAlias {
         ///The alias's ID.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::uuid::Uuid>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<UserAliasType>,
+        pub id: ::uuid::Uuid,
+        #[serde(rename = "type")]
+        pub type_: UserAliasType,
         ///The internal ID of the user the alias belongs to.
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub user_id: ::std::option::Option<::uuid::Uuid>,
+        #[serde(rename = "userId")]
+        pub user_id: ::uuid::Uuid,
         ///The alias.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub value: ::std::option::Option<::std::string::String>,
+        pub value: ::std::string::String,
     }
     ///An alias to create with the user.
     #[derive(
