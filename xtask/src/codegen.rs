@@ -116,8 +116,11 @@ pub fn generate_source(spec: &openapiv3::OpenAPI, spec_name: &str) -> Result<Str
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "no message".to_owned());
+            // The first line is enough; progenitor's messages may go on with a Debug dump.
+            let why = why.lines().next().unwrap_or_default();
+            let why = why.trim_end_matches([' ', '{', ':']);
             return Err(fail(format!(
-                "progenitor 0.15 cannot generate it (it panicked: {why})"
+                "progenitor 0.15 cannot generate it: it stopped on a case it does not implement ({why})"
             )));
         }
     };

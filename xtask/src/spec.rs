@@ -1,7 +1,7 @@
 //! Loading a spec and refusing, with a message naming the file and the operation, what
 //! progenitor 0.15 would reject late or panic on.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 
@@ -135,7 +135,7 @@ fn operation_name(id: Option<&str>, method: &str, path: &str) -> String {
 
 /// What an operation's responses must satisfy for progenitor 0.15 to generate it.
 fn check_operations(spec: &OpenAPI, display_name: &str) -> Result<(), SpecError> {
-    let mut seen = HashSet::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
     for (path, item) in spec.paths.iter() {
         let ReferenceOr::Item(item) = item else {
             return Err(SpecError {
@@ -157,8 +157,13 @@ fn check_operations(spec: &OpenAPI, display_name: &str) -> Result<(), SpecError>
                         .to_owned(),
                 ));
             };
-            if !seen.insert(id.clone()) {
-                return Err(fail(format!("`operationId: {id}` is used twice")));
+            if let Some(first) = seen.insert(
+                id.clone(),
+                format!("{} {path}", method.to_ascii_uppercase()),
+            ) {
+                return Err(fail(format!(
+                    "`operationId: {id}` is used twice (also by {first})"
+                )));
             }
             let kinds = response_kinds(spec, op).map_err(fail)?;
             for (side, filter) in [
