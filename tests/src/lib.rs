@@ -70,3 +70,111 @@ pub fn without_unset_members(value: &Value) -> Value {
         other => other.clone(),
     }
 }
+
+/// A request as a test server received it.
+#[derive(Debug)]
+pub struct Received {
+    /// `POST /iam/users HTTP/1.1`
+    pub request_line: String,
+    /// Header names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("the request body is JSON")
+    }
+}
+
+/// A plain-HTTP server on 127.0.0.1 that answers each connection's one request with the next
+/// canned raw response, and hands back what it received. For tests of the wire format; the
+/// simulator is for everything else.
+pub struct CannedServer {
+    /// `http://127.0.0.1:<port>`
+    pub url: String,
+    received: tokio::sync::mpsc::UnboundedReceiver<Received>,
+}
+
+impl CannedServer {
+    /// Starts the server; it answers `responses` in order, one per connection.
+    pub async fn start(responses: Vec<String>) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            for response in responses {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i;
+                    }
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                let mut lines = head.split("\r\n");
+                let request_line = lines.next().unwrap_or_default().to_owned();
+                let headers: Vec<(String, String)> = lines
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                    .collect();
+                let length = headers
+                    .iter()
+                    .find(|(n, _)| n == "content-length")
+                    .and_then(|(_, v)| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let mut body = buf[head_end + 4..].to_vec();
+                while body.len() < length {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => body.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = tx.send(Received {
+                    request_line,
+                    headers,
+                    body,
+                });
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        Self { url, received }
+    }
+
+    /// The next request received, if one arrives within two seconds.
+    pub async fn next_request(&mut self) -> Option<Received> {
+        tokio::time::timeout(std::time::Duration::from_secs(2), self.received.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+/// A raw HTTP/1.1 response with a JSON body.
+pub fn json_response(status: &str, body: &Value) -> String {
+    let body = body.to_string();
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
