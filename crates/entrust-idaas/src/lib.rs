@@ -53,8 +53,8 @@ impl Client {
 
     /// `POST /api/web/v3/users`: creates a user and answers with all of its details.
     ///
-    /// A documented refusal (400, 401, 403, 404, 500) is an [`Error::ErrorResponse`] holding
-    /// Entrust's [`types::ErrorInfo`].
+    /// A refusal (400, 401, 403, 404, 500, and 409 when the user exists) is an
+    /// [`Error::ErrorResponse`] holding Entrust's [`types::ErrorInfo`].
     pub async fn create_user(
         &self,
         body: &types::UserParms,

@@ -118,8 +118,9 @@ impl Client {
     /// Creates a user: `POST /digitanium/v4/users` (SSMS) or
     /// `POST /auth/realms/{tenant}/v3_user` (SHIFT). 202 answers "User created successfully".
     ///
-    /// The documented refusals (400 `BAD_REQUEST` "Username should not be null or empty", 401)
-    /// are an [`Error::ErrorResponse`] holding mID's [`types::ResponseStatus`].
+    /// The refusals (400 `BAD_REQUEST` "Username should not be null or empty", 401, and 409
+    /// `CONFLICT` when the user exists) are an [`Error::ErrorResponse`] holding mID's
+    /// [`types::ResponseStatus`].
     pub async fn create_user(
         &self,
         body: &types::UserRepresentation,

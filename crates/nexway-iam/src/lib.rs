@@ -49,8 +49,8 @@ impl Client {
 
     /// `POST /iam/users`: creates a user from a customer; 201 answers with the user.
     ///
-    /// The documented refusals (401, 403, 404, 500) carry no body: they are an
-    /// [`Error::ErrorResponse`] holding `()`, with the status.
+    /// The refusals (401, 403, 404, 500, and 400 for a bad body and 409 when the user exists)
+    /// carry no body: they are an [`Error::ErrorResponse`] holding `()`, with the status.
     pub async fn create_user(
         &self,
         body: &types::UserCreate,
