@@ -22,6 +22,7 @@ pub struct HttpOptions {
     connect_timeout: Duration,
     extra_roots: Vec<reqwest::Certificate>,
     user_agent: String,
+    resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 impl Default for HttpOptions {
@@ -31,6 +32,7 @@ impl Default for HttpOptions {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             extra_roots: Vec::new(),
             user_agent: concat!("iam-clients/", env!("CARGO_PKG_VERSION")).to_owned(),
+            resolve: Vec::new(),
         }
     }
 }
@@ -72,6 +74,14 @@ impl HttpOptions {
         self
     }
 
+    /// Sends requests for `host` to `addr` instead of resolving it (the port of the URL is
+    /// used, not `addr`'s). For a server that reads the tenant from the host name, such as
+    /// mID's SSMS URL on the simulator: `acme.localhost` -> 127.0.0.1.
+    pub fn resolve(mut self, host: impl Into<String>, addr: std::net::SocketAddr) -> Self {
+        self.resolve.push((host.into(), addr));
+        self
+    }
+
     /// Builds the client: rustls with the ring provider, the system's roots plus any added, no
     /// redirects followed.
     pub fn build(&self) -> Result<reqwest::Client, ConfigError> {
@@ -83,6 +93,9 @@ impl HttpOptions {
             .user_agent(self.user_agent.clone());
         for cert in &self.extra_roots {
             builder = builder.add_root_certificate(cert.clone());
+        }
+        for (host, addr) in &self.resolve {
+            builder = builder.resolve(host, *addr);
         }
         builder.build().map_err(ConfigError::Http)
     }

@@ -1,0 +1,97 @@
+//! The command line of `iam-sandbox` (also `iam sandbox`).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use iam_core::SecretString;
+
+use crate::{Config, Sandbox, SandboxError, ServeOptions};
+
+/// The environment variable that sets the token (never a flag: argv is visible in `ps`).
+pub const TOKEN_ENV: &str = "IAM_SANDBOX_TOKEN";
+
+/// Runs a local simulator of the Entrust IDaaS, mID Provider and Nexway IAM create-user APIs.
+#[derive(clap::Args, Debug, Clone)]
+#[command(after_help = "\
+The token every route accepts comes from IAM_SANDBOX_TOKEN, or is made up at start and printed.
+
+Routes:
+  POST /api/web/v3/users                  Entrust IDaaS (account: first label of the Host)
+  POST /digitanium/v4/users               mID Provider SSMS (tenant: first label of the Host)
+  POST /auth/realms/{tenantId}/v3_user    mID Provider SHIFT
+  POST /iam/users                         Nexway IAM
+  GET  /openapi/{entrust-idaas,mid-provider,nexway-iam}.yaml
+  GET|DELETE /_sandbox/users              created users (Bearer token)
+  GET|POST|DELETE /_sandbox/faults        faults (Bearer token)
+
+Examples:
+  iam-sandbox --port 0
+  IAM_SANDBOX_TOKEN=dev iam-sandbox --port 8080 --state users.json
+  iam-sandbox --tls --cert-out sandbox.pem
+  curl -H 'Authorization: Bearer dev' -d '{\"route\":\"nexway\",\"action\":{\"kind\":\"status\",\"status\":503,\"retry_after\":1},\"times\":2}' \\
+       http://127.0.0.1:8080/_sandbox/faults")]
+pub struct Args {
+    /// The address to listen on. Plain HTTP is served on loopback only; any other address needs --tls.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// The port to listen on; 0 picks a free one (printed at start).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Keep created users in FILE across restarts (JSON, written atomically). No secret is stored.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate for localhost, *.localhost, 127.0.0.1 and ::1, made at start.
+    #[arg(long)]
+    pub tls: bool,
+    /// With --tls: where to write the certificate (PEM) for clients to trust
+    /// [default: `iam-sandbox-PORT.pem` in the temporary folder].
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub cert_out: Option<PathBuf>,
+}
+
+/// Starts the simulator, prints where it listens and its token, and serves until Ctrl-C;
+/// then writes the state file.
+pub async fn run(args: Args) -> Result<(), SandboxError> {
+    let token = match std::env::var(TOKEN_ENV) {
+        Ok(token) => Some(SecretString::new(token)),
+        Err(_) => None,
+    };
+    let sandbox = Sandbox::new(Config {
+        token,
+        state_file: args.state.clone(),
+    })?;
+    let running = sandbox
+        .start(ServeOptions {
+            host: args.host,
+            port: args.port,
+            tls: args.tls,
+        })
+        .await?;
+    println!("iam-sandbox listening on {}", running.url());
+    println!(
+        "  token: {}   (send Authorization: Bearer <token>; set {TOKEN_ENV} to choose it)",
+        sandbox.token().expose_secret()
+    );
+    println!(
+        "  specs: {}/openapi/{{entrust-idaas,mid-provider,nexway-iam}}.yaml",
+        running.url()
+    );
+    if let Some(path) = &args.state {
+        println!("  state: {}", path.display());
+    }
+    if let Some(pem) = running.cert_pem() {
+        let path = args.cert_out.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("iam-sandbox-{}.pem", running.addr().port()))
+        });
+        std::fs::write(&path, pem).map_err(|e| {
+            SandboxError::Tls(format!(
+                "cannot write the certificate to {}: {e}",
+                path.display()
+            ))
+        })?;
+        println!("  cert:  {}   (trust this certificate)", path.display());
+    }
+    println!("Press Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+    running.shutdown().await
+}

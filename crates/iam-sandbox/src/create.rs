@@ -1,0 +1,249 @@
+//! Creating a user, per provider: the request is checked by decoding it into the generated
+//! request type (so the spec's types, required fields, enums and the mID username pattern are
+//! the check, not a second list of fields), and the answer is built as the generated response
+//! type, shaped like the seed's sample.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{Provider, Sandbox};
+
+/// A created user: the success status and body the provider answers.
+pub(crate) struct Created {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+/// A refusal: status and the provider's error body (`Value::Null` for none).
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Refusal {
+    /// The provider's error body for `status` with `message`.
+    pub(crate) fn new(provider: Provider, status: StatusCode, code: &str, message: &str) -> Self {
+        let body = match provider {
+            Provider::Entrust => {
+                json!({"errorCode": code, "errorMessage": message, "parameters": []})
+            }
+            Provider::Mid => json!({"subSystem": 5, "status": code, "message": message}),
+            Provider::Nexway => Value::Null,
+        };
+        Self { status, body }
+    }
+
+    fn bad_request(provider: Provider, message: &str) -> Self {
+        let code = match provider {
+            Provider::Entrust => "INVALID_REQUEST",
+            _ => "BAD_REQUEST",
+        };
+        Self::new(provider, StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// The 401 each provider documents.
+    pub(crate) fn unauthorized(provider: Provider) -> Self {
+        match provider {
+            Provider::Mid => Self::new(
+                provider,
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "HTTP 401 Unauthorized",
+            ),
+            _ => Self::new(
+                provider,
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "Missing or invalid token.",
+            ),
+        }
+    }
+
+    fn conflict(provider: Provider, conflict: &crate::store::Conflict) -> Self {
+        let (code, message) = match provider {
+            Provider::Entrust => (
+                "USER_ALREADY_EXISTS",
+                format!(
+                    "A user with {} `{}` already exists.",
+                    conflict.field, conflict.value
+                ),
+            ),
+            _ => (
+                "CONFLICT",
+                format!("User exists with same {}", conflict.field),
+            ),
+        };
+        Self::new(provider, StatusCode::CONFLICT, code, &message)
+    }
+}
+
+/// Decodes the body as the generated type `T`, or refuses it naming what is wrong.
+fn decode<T: serde::de::DeserializeOwned>(
+    provider: Provider,
+    body: &[u8],
+    type_name: &str,
+) -> Result<T, Refusal> {
+    serde_json::from_slice(body).map_err(|e| {
+        Refusal::bad_request(
+            provider,
+            &format!("the body does not match {type_name} in the spec: {e}"),
+        )
+    })
+}
+
+fn store(
+    sandbox: &Sandbox,
+    provider: Provider,
+    tenant: &str,
+    keys: Vec<(&str, Option<&str>)>,
+    user: Value,
+) -> Result<(), Refusal> {
+    let keys = keys
+        .into_iter()
+        .filter_map(|(f, v)| {
+            v.filter(|v| !v.is_empty())
+                .map(|v| (f.to_owned(), v.to_owned()))
+        })
+        .collect();
+    sandbox
+        .inner
+        .store
+        .lock()
+        .expect("store lock")
+        .insert(provider, tenant, keys, user)
+        .map_err(|c| Refusal::conflict(provider, &c))?;
+    sandbox.state_changed();
+    Ok(())
+}
+
+/// `POST /api/web/v3/users`: answers the full user, as in the seed's sample.
+pub(crate) fn entrust(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Created, Refusal> {
+    use entrust_idaas::types::{User, UserAlias, UserAliasType, UserParms, UserState};
+    let provider = Provider::Entrust;
+    let params: UserParms = decode(provider, body, "UserParms")?;
+    let user_id = params
+        .user_id
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| Refusal::bad_request(provider, "userId is required"))?;
+    let id = sandbox.new_uuid();
+    let mut aliases: Vec<UserAlias> = params
+        .user_aliases
+        .iter()
+        .map(|a| UserAlias {
+            id: sandbox.new_uuid(),
+            user_id: id,
+            value: a.value.clone().unwrap_or_default(),
+            type_: a.type_.unwrap_or(UserAliasType::Custom),
+        })
+        .collect();
+    aliases.push(UserAlias {
+        id: sandbox.new_uuid(),
+        user_id: id,
+        value: user_id.clone(),
+        type_: UserAliasType::Userid,
+    });
+    let user = User {
+        id,
+        user_id: user_id.clone(),
+        first_name: params.first_name.unwrap_or_default(),
+        last_name: params.last_name.unwrap_or_default(),
+        email: params.email.clone().unwrap_or_default(),
+        mobile: params.mobile.unwrap_or_default(),
+        phone: params.phone.unwrap_or_default(),
+        locale: params.locale.filter(|l| !l.is_empty()),
+        state: params.state.unwrap_or(UserState::Active),
+        external_id: params.external_id,
+        external_source: params.external_source,
+        migrated: None,
+        locked: false,
+        lockout_expiry: None,
+        otp_create_time: None,
+        grids: vec![],
+        tokens: vec![],
+        smart_credentials: vec![],
+        temp_access_code: None,
+        user_attribute_values: params.user_attribute_values,
+        user_aliases: aliases,
+        groups: vec![],
+        type_: "MGMT_UI".to_owned(),
+    };
+    let answer = serde_json::to_value(&user).expect("a User serializes");
+    let keys = vec![
+        ("userId", Some(user_id.as_str())),
+        ("email", params.email.as_deref()),
+    ];
+    store(sandbox, provider, tenant, keys, answer.clone())?;
+    Ok(Created {
+        status: StatusCode::OK,
+        body: answer,
+    })
+}
+
+/// The one 400 mID documents.
+const MID_EMPTY_USERNAME: &str = "Username should not be null or empty";
+
+/// `POST /digitanium/v4/users` and `POST /auth/realms/{tenantId}/v3_user`: 202 as in the seed.
+pub(crate) fn mid(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Created, Refusal> {
+    use mid_provider::types::UserRepresentation;
+    let provider = Provider::Mid;
+    let raw: Value = serde_json::from_slice(body)
+        .map_err(|e| Refusal::bad_request(provider, &format!("the body is not JSON: {e}")))?;
+    match raw.get("username") {
+        None | Some(Value::Null) => return Err(Refusal::bad_request(provider, MID_EMPTY_USERNAME)),
+        Some(Value::String(s)) if s.is_empty() => {
+            return Err(Refusal::bad_request(provider, MID_EMPTY_USERNAME));
+        }
+        _ => {}
+    }
+    let mut user: UserRepresentation = serde_json::from_value(raw).map_err(|e| {
+        Refusal::bad_request(
+            provider,
+            &format!("the body does not match UserRepresentation in the spec: {e}"),
+        )
+    })?;
+    // Never store a secret.
+    user.credentials.clear();
+    if let Some(attributes) = &mut user.attributes {
+        attributes.digitanium_activation_code = None;
+    }
+    let username = String::clone(&user.username);
+    let keys = vec![
+        ("username", Some(username.as_str())),
+        ("email", user.email.as_deref()),
+    ];
+    let record = serde_json::to_value(&user).expect("a UserRepresentation serializes");
+    store(sandbox, provider, tenant, keys, record)?;
+    Ok(Created {
+        status: StatusCode::ACCEPTED,
+        body: json!({"subSystem": 5, "status": "OK", "message": "User created successfully"}),
+    })
+}
+
+/// `POST /iam/users`: 201 with the user, without the password.
+pub(crate) fn nexway(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Created, Refusal> {
+    use nexway_iam::types::{User, UserCreate};
+    let provider = Provider::Nexway;
+    let request: UserCreate = decode(provider, body, "UserCreate")?;
+    let user = User {
+        authorized_customers: request.authorized_customers,
+        email: Some(request.email.clone()),
+        emails: request.emails,
+        first_name: Some(request.first_name),
+        last_name: Some(request.last_name),
+        roles: request.roles,
+        status: request.status,
+        user_name: request.user_name.clone(),
+    };
+    let answer = serde_json::to_value(&user).expect("a User serializes");
+    let keys = vec![
+        ("email", Some(request.email.as_str())),
+        ("userName", request.user_name.as_deref()),
+    ];
+    store(sandbox, provider, tenant, keys, answer.clone())?;
+    Ok(Created {
+        status: StatusCode::CREATED,
+        body: answer,
+    })
+}

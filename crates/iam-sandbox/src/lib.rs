@@ -1,0 +1,302 @@
+//! A local simulator of the three providers' create-user APIs, for tests, demos and benchmarks.
+//!
+//! It serves the four routes on one listener (`POST /api/web/v3/users`, `POST
+//! /digitanium/v4/users`, `POST /auth/realms/{tenantId}/v3_user`, `POST /iam/users`) and answers
+//! as the vendors' documents say. It is driven by the same specs as the clients: a request is
+//! checked by decoding it into the *generated* request type, so a spec change moves the clients
+//! and the simulator together, and the specs are served at `/openapi/{provider}.yaml` for
+//! spec-driven tools.
+//!
+//! Faults ([`Fault`]) are set per route and are deterministic: latency, a chosen status, a
+//! malformed, truncated, empty or very large body, a dropped connection before or after the
+//! request is read, and "fail the next N, then succeed".
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), iam_sandbox::SandboxError> {
+//! use iam_sandbox::{Config, Fault, Route, Sandbox, ServeOptions};
+//!
+//! let sandbox = Sandbox::new(Config::default())?;
+//! let running = sandbox.start(ServeOptions::default()).await?;
+//! println!("{} with token {}", running.url(), sandbox.token().expose_secret());
+//! sandbox.set_fault(Route::Nexway, Fault::status(503).retry_after(1).times(2));
+//! # Ok(()) }
+//! ```
+//!
+//! Secrets are never kept: created users are stored without passwords or activation codes.
+
+mod app;
+mod create;
+pub mod faults;
+mod route;
+mod serve;
+mod store;
+mod tls;
+
+pub mod cli;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, header};
+use iam_core::SecretString;
+use serde_json::Value;
+
+pub use app::{app, tenant_from_host};
+pub use faults::{Action, ErrorBody, Fault};
+pub use route::{Provider, Route};
+pub use serve::{RunningSandbox, ServeOptions};
+
+/// How to set a simulator up.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The token every route accepts; a random one when `None`.
+    pub token: Option<SecretString>,
+    /// Keep created users in this file across restarts (written atomically).
+    pub state_file: Option<PathBuf>,
+}
+
+/// The simulator's state: its token, its users, its faults. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Sandbox {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    token: SecretString,
+    pub(crate) store: Mutex<store::Store>,
+    faults: Mutex<faults::FaultTable>,
+    state_file: Option<PathBuf>,
+    state_changed: tokio::sync::Notify,
+    state_writer_started: std::sync::Once,
+    uuid_seed: u64,
+    uuid_counter: AtomicU64,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("token", &self.inner.token)
+            .field("state_file", &self.inner.state_file)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_u64() -> u64 {
+    // std's RandomState is seeded from the OS; no extra dependency for a sandbox token.
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
+impl Sandbox {
+    /// A simulator with `config`; reads the state file if there is one.
+    pub fn new(config: Config) -> Result<Self, SandboxError> {
+        let token = match config.token {
+            Some(token) if token.expose_secret().trim().is_empty() => {
+                return Err(SandboxError::EmptyToken);
+            }
+            Some(token) => token,
+            None => SecretString::new(format!("sbx_{:016x}{:016x}", random_u64(), random_u64())),
+        };
+        let store = match &config.state_file {
+            Some(path) => store::Store::load(path)?,
+            None => store::Store::default(),
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                token,
+                store: Mutex::new(store),
+                faults: Mutex::default(),
+                state_file: config.state_file,
+                state_changed: tokio::sync::Notify::new(),
+                state_writer_started: std::sync::Once::new(),
+                uuid_seed: random_u64(),
+                uuid_counter: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The token the routes accept.
+    pub fn token(&self) -> &SecretString {
+        &self.inner.token
+    }
+
+    /// Whether the request's `Authorization` carries the token: `Bearer <token>` for every
+    /// provider, and also the bare `<token>` for Entrust, as its document allows.
+    pub fn authorized(&self, provider: Provider, headers: &HeaderMap) -> bool {
+        let Some(value) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        let token = self.inner.token.expose_secret();
+        let presented = match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest,
+            _ if provider == Provider::Entrust => value,
+            _ => return false,
+        };
+        constant_time_eq(presented.as_bytes(), token.as_bytes())
+    }
+
+    /// The users created for `provider` in `tenant`, oldest first.
+    pub fn users(&self, provider: Provider, tenant: &str) -> Vec<Value> {
+        self.inner
+            .store
+            .lock()
+            .expect("store lock")
+            .users(provider, tenant)
+    }
+
+    /// Every user, as `{"entrust-idaas": {tenant: [user, ...]}, ...}` (also `GET /_sandbox/users`).
+    pub fn all_users(&self) -> Value {
+        self.inner.store.lock().expect("store lock").to_json()
+    }
+
+    /// Forgets every user.
+    pub fn clear_users(&self) {
+        self.inner.store.lock().expect("store lock").clear();
+        self.state_changed();
+    }
+
+    /// Sets the fault of a route, replacing any other.
+    pub fn set_fault(&self, route: Route, fault: Fault) {
+        self.inner
+            .faults
+            .lock()
+            .expect("faults lock")
+            .set(route, fault);
+    }
+
+    /// Clears every fault.
+    pub fn clear_faults(&self) {
+        self.inner.faults.lock().expect("faults lock").clear();
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> BTreeMap<Route, Fault> {
+        self.inner.faults.lock().expect("faults lock").all()
+    }
+
+    pub(crate) fn take_fault(&self, route: Route) -> Option<Fault> {
+        self.inner.faults.lock().expect("faults lock").take(route)
+    }
+
+    /// A fresh random (version 4) UUID.
+    pub(crate) fn new_uuid(&self) -> uuid::Uuid {
+        let n = self.inner.uuid_counter.fetch_add(1, Ordering::Relaxed);
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        hasher.write_u64(self.inner.uuid_seed);
+        hasher.write_u64(n);
+        let high = hasher.finish();
+        hasher.write_u64(n.rotate_left(17));
+        let bytes = (u128::from(high) << 64 | u128::from(hasher.finish())).to_be_bytes();
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
+
+    pub(crate) fn state_changed(&self) {
+        if self.inner.state_file.is_some() {
+            self.inner.state_changed.notify_one();
+        }
+    }
+
+    /// Writes the state file now (no-op without one).
+    pub async fn flush(&self) -> Result<(), SandboxError> {
+        let Some(path) = &self.inner.state_file else {
+            return Ok(());
+        };
+        let bytes = self.inner.store.lock().expect("store lock").to_state();
+        store::write_atomically(path, &bytes).map_err(|e| SandboxError::StateFile {
+            path: path.clone(),
+            reason: format!("cannot write it: {e}"),
+        })
+    }
+
+    /// Starts, once, the task that writes the state file shortly after each change.
+    fn spawn_state_writer(&self) {
+        if self.inner.state_file.is_none() {
+            return;
+        }
+        self.inner.state_writer_started.call_once(|| {
+            let weak = Arc::downgrade(&self.inner);
+            tokio::spawn(async move {
+                loop {
+                    let Some(inner) = weak.upgrade() else { return };
+                    let sandbox = Sandbox { inner };
+                    sandbox.inner.state_changed.notified().await;
+                    // Let a burst of creates land in one write.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    if let Err(e) = sandbox.flush().await {
+                        eprintln!("iam-sandbox: {e}");
+                    }
+                }
+            });
+        });
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Why the simulator could not start or keep its state. Messages name the address or file.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The address could not be listened on (port taken, address not local, no permission).
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Plain HTTP was asked for on an address that is not loopback.
+    PlainHttpNotLoopback {
+        /// The address.
+        host: IpAddr,
+    },
+    /// The state file could not be read or written.
+    StateFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The certificate could not be made or written.
+    Tls(String),
+    /// `IAM_SANDBOX_TOKEN` is set but empty.
+    EmptyToken,
+}
+
+impl fmt::Display for SandboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            Self::PlainHttpNotLoopback { host } => write!(
+                f,
+                "refusing to serve plain HTTP on {host}: plain HTTP is served on loopback only (127.0.0.1, ::1); add --tls or use --host 127.0.0.1"
+            ),
+            Self::StateFile { path, reason } => {
+                write!(f, "state file {}: {reason}", path.display())
+            }
+            Self::Tls(why) => write!(f, "TLS: {why}"),
+            Self::EmptyToken => {
+                f.write_str("the sandbox token is empty (IAM_SANDBOX_TOKEN is set to nothing)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SandboxError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Bind { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
