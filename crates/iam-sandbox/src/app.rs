@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -166,11 +167,14 @@ async fn answer_created(created: Created, action: Action, kill: Option<KillSwitc
             let text = body.to_string().into_bytes();
             let full = text.len();
             let half = Bytes::copy_from_slice(&text[..full / 2]);
-            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                Ok(half),
-                Err(std::io::Error::other("iam-sandbox: truncated-body fault")),
-            ];
-            let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+            // Yield once between the half and the error: hyper flushes what it has (the head and
+            // the half) when the body is pending, then aborts the connection on the error.
+            let error = futures_util::stream::once(async {
+                tokio::task::yield_now().await;
+                Err(std::io::Error::other("iam-sandbox: truncated-body fault"))
+            });
+            let chunks = futures_util::stream::iter([Ok(half)]).chain(error);
+            let mut response = Response::new(Body::from_stream(chunks));
             *response.status_mut() = status;
             let headers = response.headers_mut();
             headers.insert(

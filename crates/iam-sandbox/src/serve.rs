@@ -96,6 +96,15 @@ impl RunningSandbox {
     }
 }
 
+impl std::fmt::Debug for RunningSandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningSandbox")
+            .field("url", &self.url)
+            .field("tls", &self.cert_pem.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for RunningSandbox {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
