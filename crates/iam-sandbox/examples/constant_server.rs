@@ -12,12 +12,26 @@ const BODY: &str = r#"{"email":"u@bench.example","firstName":"B","lastName":"M"}
 
 #[tokio::main]
 async fn main() {
-    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     let app = Router::new().route(
         "/iam/users",
-        post(|| async { (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], BODY) }),
+        post(|| async {
+            (
+                StatusCode::CREATED,
+                [(header::CONTENT_TYPE, "application/json")],
+                BODY,
+            )
+        }),
     );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
-    println!("constant server on http://{}", listener.local_addr().expect("address"));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind");
+    println!(
+        "constant server on http://{}",
+        listener.local_addr().expect("address")
+    );
     axum::serve(listener, app).await.expect("serve");
 }

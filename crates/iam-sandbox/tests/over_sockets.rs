@@ -295,3 +295,50 @@ fn the_binary_prints_its_url_and_token_and_refuses_bad_input() {
         "{help}"
     );
 }
+
+#[test]
+fn the_binary_with_tls_writes_the_certificate_it_serves() {
+    let dir = std::env::temp_dir().join(format!("iam-sandbox-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = dir.join("sandbox.pem");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iam-sandbox"))
+        .args(["--port", "0", "--tls", "--cert-out"])
+        .arg(&cert)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("Press Ctrl-C"))
+        .collect();
+    let url = lines[0]
+        .trim_start_matches("iam-sandbox listening on ")
+        .to_owned();
+    let written = std::fs::read_to_string(&cert).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let spec = runtime.block_on(async {
+        let client = HttpOptions::default()
+            .trust_pem(written.as_bytes())
+            .unwrap()
+            .build()
+            .unwrap();
+        client
+            .get(format!("{url}/openapi/nexway-iam.yaml"))
+            .send()
+            .await
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(url.starts_with("https://127.0.0.1:"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("sandbox.pem")), "{lines:?}");
+    assert_eq!(
+        spec.unwrap().status(),
+        200,
+        "the written certificate is the one served"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
