@@ -202,3 +202,19 @@ fn clients_do_not_print_their_token() {
     let printed = format!("{entrust:?} {mid:?} {nexway:?} {entrust:#?}");
     assert!(!printed.contains("3b9f"), "{printed}");
 }
+
+/// A 201 whose body does not decode is still a 201: the post-response hook records the status,
+/// which progenitor's decoding error does not carry.
+#[tokio::test]
+async fn the_status_of_an_undecodable_answer_is_observed() {
+    let malformed = "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 9\r\nconnection: close\r\n\r\n{\"email\":".to_owned();
+    let server = CannedServer::start(vec![malformed]).await;
+    let client = nexway_iam::Client::with_base_url(&server.url, TOKEN).unwrap();
+    let body = serde_json::from_value(fixture("nexway-iam.request.json")).unwrap();
+    let (result, status) = iam_core::observe::with_status(client.create_user(&body)).await;
+    assert!(
+        matches!(result, Err(nexway_iam::Error::InvalidResponsePayload(..))),
+        "{result:?}"
+    );
+    assert_eq!(status, Some(201));
+}

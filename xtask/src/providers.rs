@@ -46,7 +46,8 @@ pub const PROVIDERS: &[Provider] = &[
 /// - positional methods (`client.create_user(&body)`), one `Client` per spec;
 /// - the client carries an `iam_core::Auth`, and `iam_core::authorize` runs before every request
 ///   (progenitor ignores `security`: this is where the bearer token, the HTTPS check and the
-///   removal of progenitor's `api-version` header happen);
+///   removal of progenitor's `api-version` header happen); `iam_core::observe::record_status`
+///   runs after every answer, so callers learn the status even when the body does not decode;
 /// - every type also derives `schemars::JsonSchema`;
 /// - maps are `BTreeMap`, so output and serialization order are deterministic;
 /// - a `format: password` string is an `iam_core::SecretString`, which never prints.
@@ -57,6 +58,7 @@ pub fn generation_settings() -> GenerationSettings {
         .with_tag(TagStyle::Merged)
         .with_inner_type(quote!(::iam_core::Auth))
         .with_pre_hook_async(quote!(::iam_core::authorize))
+        .with_post_hook(quote!(::iam_core::observe::record_status))
         .with_derive("schemars::JsonSchema")
         .with_map_type("::std::collections::BTreeMap")
         .with_conversion(

@@ -752,6 +752,7 @@ Sends a `POST` request to `/api/web/v3/users`
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
+        (::iam_core::observe::record_status)(&self.inner, &result);
         let response = result?;
         match response.status().as_u16() {
             200..=299 => ResponseValue::from_response(response).await,

@@ -19,8 +19,12 @@ pub trait TokenSource: Send + Sync + 'static {
     /// The token to send now (without the `Bearer ` prefix).
     fn token(&self) -> TokenFuture<'_>;
 
-    /// Told that the server refused the last token (401), so a cached one can be dropped.
-    fn invalidate(&self) {}
+    /// Told that the server refused the last token (401): drop a cached one. Returns whether the
+    /// next [`TokenSource::token`] may give a different token (so that sending again is worth it);
+    /// a fixed token returns `false`.
+    fn invalidate(&self) -> bool {
+        false
+    }
 }
 
 /// A token that never changes.

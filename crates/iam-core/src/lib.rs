@@ -11,6 +11,9 @@
 //!   carry an [`Auth`] and call [`authorize`] before every request, which re-checks the URL
 //!   policy, sets `Authorization: Bearer …` as a *sensitive* header and removes the
 //!   `api-version` header progenitor adds (no vendor documents it).
+//! - [`observe`]: the post-response hook, which records the answer's HTTP status for the caller
+//!   (progenitor's decoding errors do not carry it, and a 2xx with an unreadable body means the
+//!   user *was* created).
 //! - [`HttpOptions`]: a `reqwest` client on rustls (ring), with timeouts, extra trusted
 //!   certificates and redirects switched off (a create call is not to be replayed elsewhere, and
 //!   the token must not follow a redirect).
@@ -22,6 +25,7 @@ mod auth;
 pub mod base_url;
 mod error;
 mod http;
+pub mod observe;
 mod secret;
 
 pub use auth::{Auth, AuthError, StaticToken, TokenFuture, TokenSource, authorize};

@@ -528,6 +528,7 @@ Arguments:
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
+        (::iam_core::observe::record_status)(&self.inner, &result);
         let response = result?;
         match response.status().as_u16() {
             202u16 => ResponseValue::from_response(response).await,
@@ -583,6 +584,7 @@ Sends a `POST` request to `/digitanium/v4/users`
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
+        (::iam_core::observe::record_status)(&self.inner, &result);
         let response = result?;
         match response.status().as_u16() {
             202u16 => ResponseValue::from_response(response).await,

@@ -380,6 +380,7 @@ Sends a `POST` request to `/iam/users`
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
+        (::iam_core::observe::record_status)(&self.inner, &result);
         let response = result?;
         match response.status().as_u16() {
             201u16 => ResponseValue::from_response(response).await,
