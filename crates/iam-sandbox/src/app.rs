@@ -27,6 +27,7 @@ const BODY_LIMIT: usize = 1 << 20;
 pub fn app(sandbox: Sandbox) -> Router {
     let control = Router::new()
         .route("/_sandbox/users", get(list_users).delete(clear_users))
+        .route("/_sandbox/tokens", axum::routing::delete(revoke_tokens))
         .route(
             "/_sandbox/faults",
             get(list_faults).post(set_fault).delete(clear_faults),
@@ -41,6 +42,7 @@ pub fn app(sandbox: Sandbox) -> Router {
         .route("/auth/realms/{tenant}/v3_user", post(mid_shift))
         .route(Route::Nexway.path(), post(nexway))
         .route("/openapi/{file}", get(spec))
+        .route("/oauth/token", post(crate::oauth::token))
         .merge(control)
         .with_state(sandbox)
 }
@@ -281,6 +283,11 @@ async fn list_users(State(sandbox): State<Sandbox>) -> Response {
 
 async fn clear_users(State(sandbox): State<Sandbox>) -> Response {
     sandbox.clear_users();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn revoke_tokens(State(sandbox): State<Sandbox>) -> Response {
+    sandbox.revoke_tokens();
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -9,11 +9,15 @@ use crate::{Config, Sandbox, SandboxError, ServeOptions};
 
 /// The environment variable that sets the token (never a flag: argv is visible in `ps`).
 pub const TOKEN_ENV: &str = "IAM_SANDBOX_TOKEN";
+/// The environment variable that sets the OAuth2 client secret of `POST /oauth/token`.
+pub const CLIENT_SECRET_ENV: &str = "IAM_SANDBOX_CLIENT_SECRET";
 
 /// Runs a local simulator of the Entrust IDaaS, mID Provider and Nexway IAM create-user APIs.
 #[derive(clap::Args, Debug, Clone)]
 #[command(after_help = "\
 The token every route accepts comes from IAM_SANDBOX_TOKEN, or is made up at start and printed.
+POST /oauth/token issues tokens too (OAuth2 client credentials, client_id iam-sandbox; the secret
+comes from IAM_SANDBOX_CLIENT_SECRET or is made up and printed).
 
 Routes:
   POST /api/web/v3/users                  Entrust IDaaS (account: first label of the Host)
@@ -21,7 +25,9 @@ Routes:
   POST /auth/realms/{tenantId}/v3_user    mID Provider SHIFT
   POST /iam/users                         Nexway IAM
   GET  /openapi/{entrust-idaas,mid-provider,nexway-iam}.yaml
+  POST /oauth/token                       OAuth2 client-credentials grant (RFC 6749 4.4)
   GET|DELETE /_sandbox/users              created users (Bearer token)
+  DELETE /_sandbox/tokens                 revoke the tokens /oauth/token issued (Bearer token)
   GET|POST|DELETE /_sandbox/faults        faults (Bearer token)
 
 Examples:
@@ -56,9 +62,14 @@ pub async fn run(args: Args) -> Result<(), SandboxError> {
         Ok(token) => Some(SecretString::new(token)),
         Err(_) => None,
     };
+    let mut oauth = crate::OAuthClient::default();
+    if let Ok(secret) = std::env::var(CLIENT_SECRET_ENV) {
+        oauth.client_secret = SecretString::new(secret);
+    }
     let sandbox = Sandbox::new(Config {
         token,
         state_file: args.state.clone(),
+        oauth,
     })?;
     let running = sandbox
         .start(ServeOptions {

@@ -22,11 +22,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! `POST /oauth/token` issues tokens for the client-credentials grant (RFC 6749 §4.4) to the
+//! client in [`Config::oauth`]; every route accepts them until they expire or are revoked.
+//!
 //! Secrets are never kept: created users are stored without passwords or activation codes.
 
 mod app;
 mod create;
 pub mod faults;
+mod oauth;
 mod route;
 mod serve;
 mod store;
@@ -58,6 +62,33 @@ pub struct Config {
     pub token: Option<SecretString>,
     /// Keep created users in this file across restarts (written atomically).
     pub state_file: Option<PathBuf>,
+    /// The OAuth2 client-credentials client `POST /oauth/token` accepts.
+    pub oauth: OAuthClient,
+}
+
+/// The one client `POST /oauth/token` knows, and the lifetime of the tokens it issues.
+#[derive(Clone, Debug)]
+pub struct OAuthClient {
+    /// `client_id`; `iam-sandbox` by default.
+    pub client_id: String,
+    /// `client_secret`; random by default.
+    pub client_secret: SecretString,
+    /// How long an issued token is accepted (`expires_in`).
+    pub token_lifetime: std::time::Duration,
+}
+
+impl Default for OAuthClient {
+    fn default() -> Self {
+        Self {
+            client_id: "iam-sandbox".to_owned(),
+            client_secret: SecretString::new(format!(
+                "sbx_cs_{:016x}{:016x}",
+                random_u64(),
+                random_u64()
+            )),
+            token_lifetime: std::time::Duration::from_secs(300),
+        }
+    }
 }
 
 /// The simulator's state: its token, its users, its faults. Cheap to clone (shared).
@@ -68,6 +99,8 @@ pub struct Sandbox {
 
 pub(crate) struct Inner {
     token: SecretString,
+    pub(crate) oauth: OAuthClient,
+    pub(crate) issued: Mutex<oauth::Issued>,
     pub(crate) store: Mutex<store::Store>,
     faults: Mutex<faults::FaultTable>,
     state_file: Option<PathBuf>,
@@ -86,7 +119,7 @@ impl fmt::Debug for Sandbox {
     }
 }
 
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     // std's RandomState is seeded from the OS; no extra dependency for a sandbox token.
     std::collections::hash_map::RandomState::new()
         .build_hasher()
@@ -103,6 +136,9 @@ impl Sandbox {
             Some(token) => token,
             None => SecretString::new(format!("sbx_{:016x}{:016x}", random_u64(), random_u64())),
         };
+        if config.oauth.client_secret.expose_secret().is_empty() {
+            return Err(SandboxError::EmptyToken);
+        }
         let store = match &config.state_file {
             Some(path) => store::Store::load(path)?,
             None => store::Store::default(),
@@ -110,6 +146,8 @@ impl Sandbox {
         Ok(Self {
             inner: Arc::new(Inner {
                 token,
+                oauth: config.oauth,
+                issued: Mutex::default(),
                 store: Mutex::new(store),
                 faults: Mutex::default(),
                 state_file: config.state_file,
@@ -126,8 +164,24 @@ impl Sandbox {
         &self.inner.token
     }
 
-    /// Whether the request's `Authorization` carries the token: `Bearer <token>` for every
-    /// provider, and also the bare `<token>` for Entrust, as its document allows.
+    /// The OAuth2 client `POST /oauth/token` accepts.
+    pub fn oauth_client(&self) -> &OAuthClient {
+        &self.inner.oauth
+    }
+
+    /// How many tokens `POST /oauth/token` has issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.inner.issued.lock().expect("issued lock").count
+    }
+
+    /// Revokes every token `POST /oauth/token` issued (they answer 401 from now on).
+    pub fn revoke_tokens(&self) {
+        self.inner.issued.lock().expect("issued lock").revoke_all();
+    }
+
+    /// Whether the request's `Authorization` carries the sandbox token or a token issued by
+    /// `POST /oauth/token` and not expired: `Bearer <token>` for every provider, and also the
+    /// bare `<token>` for Entrust, as its document allows.
     pub fn authorized(&self, provider: Provider, headers: &HeaderMap) -> bool {
         let Some(value) = headers
             .get(header::AUTHORIZATION)
@@ -142,6 +196,12 @@ impl Sandbox {
             _ => return false,
         };
         constant_time_eq(presented.as_bytes(), token.as_bytes())
+            || self
+                .inner
+                .issued
+                .lock()
+                .expect("issued lock")
+                .is_valid(presented)
     }
 
     /// The users created for `provider` in `tenant`, oldest first.
@@ -240,7 +300,7 @@ impl Sandbox {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -269,7 +329,7 @@ pub enum SandboxError {
     },
     /// The certificate could not be made or written.
     Tls(String),
-    /// `IAM_SANDBOX_TOKEN` is set but empty.
+    /// `IAM_SANDBOX_TOKEN` or `IAM_SANDBOX_CLIENT_SECRET` is set but empty.
     EmptyToken,
 }
 

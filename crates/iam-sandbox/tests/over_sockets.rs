@@ -15,6 +15,7 @@ fn sandbox(state_file: Option<std::path::PathBuf>) -> Sandbox {
     Sandbox::new(Config {
         token: Some(TOKEN.into()),
         state_file,
+        ..Config::default()
     })
     .unwrap()
 }
@@ -215,8 +216,8 @@ async fn state_survives_a_restart_and_keeps_the_conflict_rule() {
 
     std::fs::write(&path, "[1, 2").unwrap();
     let err = Sandbox::new(Config {
-        token: None,
         state_file: Some(path.clone()),
+        ..Config::default()
     })
     .unwrap_err();
     assert!(matches!(err, SandboxError::StateFile { .. }));
