@@ -88,8 +88,12 @@ pub enum AuthError {
     Insecure(ConfigError),
     /// The token source gave a token an HTTP header cannot carry.
     InvalidToken,
-    /// The token source failed; the message never holds a secret.
-    Source(String),
+    /// The token source was refused (e.g. the OAuth2 server answered `invalid_client`); the
+    /// message never holds a secret.
+    Refused(String),
+    /// The token source could not be reached or failed on its side (transport error, 5xx); the
+    /// message never holds a secret.
+    Unavailable(String),
 }
 
 impl fmt::Display for AuthError {
@@ -99,7 +103,8 @@ impl fmt::Display for AuthError {
             Self::InvalidToken => f.write_str(
                 "request not sent: the token is empty or holds a character an HTTP header cannot carry",
             ),
-            Self::Source(why) => write!(f, "request not sent: no token: {why}"),
+            Self::Refused(why) => write!(f, "request not sent: the token was refused: {why}"),
+            Self::Unavailable(why) => write!(f, "request not sent: no token could be had: {why}"),
         }
     }
 }

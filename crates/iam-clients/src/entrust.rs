@@ -1,0 +1,141 @@
+//! Entrust Identity as a Service.
+
+use std::sync::Arc;
+
+use entrust_idaas::types;
+
+use crate::connection::Common;
+use crate::send::{ErrorBody, send};
+use crate::user::{check_email, given, refuse_unsupported};
+use crate::{
+    BoxFuture, Connection, CreatedUser, Error, IdentityProvider, NewUser, ProviderAnswer,
+    ProviderKind,
+};
+
+const KIND: ProviderKind = ProviderKind::Entrust;
+
+impl ErrorBody for types::ErrorInfo {
+    fn message(&self) -> Option<String> {
+        self.error_message.clone()
+    }
+}
+
+/// Creates users on Entrust IDaaS (`POST /api/web/v3/users`).
+#[derive(Clone, Debug)]
+pub struct EntrustClient {
+    client: entrust_idaas::Client,
+    common: Arc<Common>,
+}
+
+impl EntrustClient {
+    /// A client for the account at the connection's base URL (see
+    /// [`EntrustClient::account_url`]).
+    pub fn new(connection: Connection) -> Result<Self, Error> {
+        let common = Common::new(&connection)?;
+        let client = entrust_idaas::Client::with_options(
+            &connection.base_url,
+            common.auth.clone(),
+            &connection.http,
+        )
+        .map_err(crate::connection::config_error)?;
+        Ok(Self { client, common })
+    }
+
+    /// `https://{domain}.{region}.trustedauth.com`, the documented server.
+    pub fn account_url(domain: &str, region: &str) -> Result<String, Error> {
+        entrust_idaas::Client::account_url(domain, region).map_err(crate::connection::config_error)
+    }
+
+    /// The request [`IdentityProvider::create_user`] sends for `user`, or why it would not be
+    /// sent.
+    pub fn request_for(&self, user: &NewUser) -> Result<types::UserParms, Error> {
+        refuse_unsupported(
+            KIND,
+            user,
+            &[
+                (
+                    "password",
+                    "Entrust's create call takes no password: the user activates through a token or a temporary access code",
+                ),
+                ("roles", "Entrust's create call takes no roles"),
+                ("groups", "Entrust's create call takes no groups"),
+                (
+                    "attributes",
+                    "Entrust's user attributes have no documented form; set `userAttributeValues` with create_user_with",
+                ),
+            ],
+        )?;
+        let user_id = given(&user.username).ok_or_else(|| Error::missing(KIND, "username"))?;
+        if let Some(email) = given(&user.email) {
+            check_email(KIND, email)?;
+        }
+        Ok(types::UserParms {
+            user_id: Some(user_id.to_owned()),
+            email: given(&user.email).map(str::to_owned),
+            first_name: given(&user.first_name).map(str::to_owned),
+            last_name: given(&user.last_name).map(str::to_owned),
+            phone: given(&user.phone).map(str::to_owned),
+            mobile: given(&user.mobile).map(str::to_owned),
+            state: user.enabled.map(|on| {
+                if on {
+                    types::UserState::Active
+                } else {
+                    types::UserState::Inactive
+                }
+            }),
+            ..Default::default()
+        })
+    }
+
+    /// Creates `user`, after `adjust` has changed the generated request (e.g. to add
+    /// `userAliases`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: iam_clients::EntrustClient, user: iam_clients::NewUser) -> Result<(), iam_clients::Error> {
+    /// use entrust_idaas::types::{UserAliasParms, UserAliasType};
+    /// client
+    ///     .create_user_with(&user, |request| {
+    ///         request.user_aliases.push(UserAliasParms { value: Some("johnny".into()), type_: Some(UserAliasType::Custom) });
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_user_with(
+        &self,
+        user: &NewUser,
+        adjust: impl FnOnce(&mut types::UserParms),
+    ) -> Result<CreatedUser, Error> {
+        let mut request = self.request_for(user)?;
+        adjust(&mut request);
+        let created = send(&self.common, KIND, "create_user", &user.secrets(), || {
+            self.client.create_user(&request)
+        })
+        .await?;
+        Ok(CreatedUser {
+            provider: KIND,
+            id: created.answer.as_ref().map(|u| u.id.to_string()),
+            username: created
+                .answer
+                .as_ref()
+                .map(|u| u.user_id.clone())
+                .or(request.user_id),
+            status: created.status,
+            answer: created.answer.map(|u| ProviderAnswer::Entrust(Box::new(u))),
+            attempts: created.attempts,
+        })
+    }
+}
+
+impl IdentityProvider for EntrustClient {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn validate(&self, user: &NewUser) -> Result<(), Error> {
+        self.request_for(user).map(drop)
+    }
+
+    fn create_user<'a>(&'a self, user: &'a NewUser) -> BoxFuture<'a, Result<CreatedUser, Error>> {
+        Box::pin(self.create_user_with(user, |_| {}))
+    }
+}
