@@ -87,6 +87,11 @@ impl EntrustClient {
         })
     }
 
+    /// Creates `user` (the same as [`IdentityProvider::create_user`], without importing the trait).
+    pub async fn create_user(&self, user: &NewUser) -> Result<CreatedUser, Error> {
+        self.create_user_with(user, |_| {}).await
+    }
+
     /// Creates `user`, after `adjust` has changed the generated request (e.g. to add
     /// `userAliases`).
     ///
@@ -136,6 +141,6 @@ impl IdentityProvider for EntrustClient {
     }
 
     fn create_user<'a>(&'a self, user: &'a NewUser) -> BoxFuture<'a, Result<CreatedUser, Error>> {
-        Box::pin(self.create_user_with(user, |_| {}))
+        Box::pin(Self::create_user(self, user))
     }
 }

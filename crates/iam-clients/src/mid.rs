@@ -200,6 +200,11 @@ impl MidClient {
             .map_err(|e| Error::invalid(self.kind, "attributes", e.to_string()))
     }
 
+    /// Creates `user` (the same as [`IdentityProvider::create_user`], without importing the trait).
+    pub async fn create_user(&self, user: &NewUser) -> Result<CreatedUser, Error> {
+        self.create_user_with(user, |_| {}).await
+    }
+
     /// Creates `user`, after `adjust` has changed the generated request (e.g. to set
     /// `attributes.digitaniumActivationCode`, `clientRoles` or `requiredActions`).
     ///
@@ -259,6 +264,6 @@ impl IdentityProvider for MidClient {
     }
 
     fn create_user<'a>(&'a self, user: &'a NewUser) -> BoxFuture<'a, Result<CreatedUser, Error>> {
-        Box::pin(self.create_user_with(user, |_| {}))
+        Box::pin(Self::create_user(self, user))
     }
 }

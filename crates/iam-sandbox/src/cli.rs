@@ -46,7 +46,7 @@ pub struct Args {
     /// Keep created users in FILE across restarts (JSON, written atomically). No secret is stored.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Serve HTTPS with a self-signed certificate for localhost, *.localhost, 127.0.0.1 and ::1, made at start.
+    /// Serve HTTPS with a self-signed certificate for localhost, *.sandbox.localhost (a tenant in the host name: acme.sandbox.localhost), 127.0.0.1 and ::1, made at start.
     #[arg(long)]
     pub tls: bool,
     /// With --tls: where to write the certificate (PEM) for clients to trust

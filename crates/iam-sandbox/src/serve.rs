@@ -37,7 +37,7 @@ pub struct ServeOptions {
     pub host: IpAddr,
     /// The port; 0 picks a free one.
     pub port: u16,
-    /// Serve HTTPS with a self-signed certificate for `localhost`, `*.localhost`, `127.0.0.1`
+    /// Serve HTTPS with a self-signed certificate for `localhost`, `*.sandbox.localhost`, `127.0.0.1`
     /// and `::1`, made at start.
     pub tls: bool,
 }

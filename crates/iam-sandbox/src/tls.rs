@@ -5,12 +5,12 @@ use std::sync::Arc;
 use crate::SandboxError;
 
 /// A rustls server config (ring) with a fresh self-signed certificate for `localhost`,
-/// `*.localhost`, `127.0.0.1` and `::1`, and the certificate in PEM for clients to trust.
+/// `*.sandbox.localhost`, `127.0.0.1` and `::1`, and the certificate in PEM for clients to trust.
 pub(crate) fn self_signed() -> Result<(rustls::ServerConfig, String), SandboxError> {
     let tls = |e: &dyn std::fmt::Display| SandboxError::Tls(e.to_string());
     let names = vec![
         "localhost".to_owned(),
-        "*.localhost".to_owned(),
+        "*.sandbox.localhost".to_owned(),
         "127.0.0.1".to_owned(),
         "::1".to_owned(),
     ];

@@ -65,8 +65,8 @@ impl Env {
         let port = self.running.addr().port();
         let mut connection = match kind {
             ProviderKind::Entrust | ProviderKind::MidSsms => {
-                Connection::new(format!("{}://acme.localhost:{port}", self.scheme()))
-                    .resolve("acme.localhost", self.running.addr())
+                Connection::new(format!("{}://acme.sandbox.localhost:{port}", self.scheme()))
+                    .resolve("acme.sandbox.localhost", self.running.addr())
             }
             _ => Connection::new(self.running.url()),
         };
