@@ -85,6 +85,11 @@ pub use mid::{MidClient, MidFlavour};
 #[cfg(feature = "nexway")]
 pub use nexway::NexwayClient;
 
+/// The Rust examples of the workspace README, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The future [`IdentityProvider::create_user`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
