@@ -97,6 +97,7 @@ async fn handle_create(
     request: Request,
 ) -> Response {
     let provider = route.provider();
+    sandbox.count_request(route);
     let fault = sandbox.take_fault(route).unwrap_or_default();
     if fault.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;

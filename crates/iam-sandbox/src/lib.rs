@@ -108,6 +108,7 @@ pub(crate) struct Inner {
     state_writer_started: std::sync::Once,
     uuid_seed: u64,
     uuid_counter: AtomicU64,
+    requests: [AtomicU64; 4],
 }
 
 impl fmt::Debug for Sandbox {
@@ -155,6 +156,7 @@ impl Sandbox {
                 state_writer_started: std::sync::Once::new(),
                 uuid_seed: random_u64(),
                 uuid_counter: AtomicU64::new(0),
+                requests: Default::default(),
             }),
         })
     }
@@ -202,6 +204,15 @@ impl Sandbox {
                 .lock()
                 .expect("issued lock")
                 .is_valid(presented)
+    }
+
+    /// How many requests `route` has received, whatever their outcome (faults included).
+    pub fn requests(&self, route: Route) -> u64 {
+        self.inner.requests[route as usize].load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_request(&self, route: Route) {
+        self.inner.requests[route as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The users created for `provider` in `tenant`, oldest first.
