@@ -1,0 +1,226 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    done
+  1    the provider refused (or, for import, some rows failed)
+  2    usage or input error: nothing was sent
+  3    transport failure, or a request whose outcome is unknown (it may have been applied)
+  130  interrupted by Ctrl-C (requests in flight were finished and recorded)";
+
+const CREDENTIALS: &str = "\
+Credentials never go on the command line (other users can read it in `ps`):
+  IAM_TOKEN                           a bearer token, or
+  --token-file PATH                   a file holding the token, or
+  --token-url URL with IAM_CLIENT_ID and IAM_CLIENT_SECRET   OAuth2 client credentials";
+
+/// Create users on Entrust IDaaS, mID Provider (SSMS, SHIFT) and Nexway IAM.
+#[derive(Parser, Debug)]
+#[command(
+    name = "iam",
+    version,
+    after_help = concat!(
+        "Start here: `iam demo` runs everything against a simulator in this process.\n\n",
+        "Examples:\n",
+        "  iam demo\n",
+        "  IAM_TOKEN=... iam create-user --provider nexway --email ada@example.com --first-name Ada --last-name Lovelace --password-stdin\n",
+        "  IAM_TOKEN=... iam import --provider mid-shift --hostname mid.example.com --tenant acme users.csv\n",
+        "  iam schema > new-user.schema.json\n\n",
+        "Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=iam_clients=debug). Secrets are never logged.\n\n",
+    ),
+    after_long_help = None,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create one user.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  IAM_TOKEN=... iam create-user --provider entrust --domain acme --region us --username john --email john@acme.com\n",
+        "  printf '%s\\n' \"$PASSWORD\" | IAM_TOKEN=... iam create-user --provider mid-ssms --tenant acme --hostname mid.example.com \\\n",
+        "      --username ngk --email aaa@aaa.com --password-stdin --enabled --role realm_role1 --group ks-users \\\n",
+        "      --attribute digitaniumUserIdOnboardingType=letter\n",
+        "  IAM_CLIENT_ID=... IAM_CLIENT_SECRET=... iam create-user --provider nexway --token-url https://login.example.com/token \\\n",
+        "      --email ada@example.com --first-name Ada --last-name Lovelace --password-stdin --output json\n",
+    ))]
+    CreateUser(CreateUser),
+    /// Import users from a CSV or JSONL file, resumably.
+    #[command(after_help = concat!(
+        "CSV columns (header row, any order): username, email, first_name, last_name, phone, mobile, password,\n",
+        "enabled (true/false), roles and groups (`;`-separated), and attr.KEY for an attribute KEY.\n",
+        "JSONL: one JSON object per line, the fields of `iam schema`.\n\n",
+        "Nothing lost, nothing twice: each row's outcome is appended to the journal (FILE.journal) and synced\n",
+        "before the row counts as done. Run the same command again after Ctrl-C, a crash or kill -9: rows\n",
+        "done are skipped; rows whose outcome is unknown are sent again and a 409 (the user exists) counts\n",
+        "as created; --skip-unknown only lists them. Failed rows go to the rejects file (FILE.rejects) with\n",
+        "their line and reason, never with a password.\n\n",
+        "Examples:\n",
+        "  IAM_TOKEN=... iam import --provider nexway users.csv\n",
+        "  iam import --provider mid-shift --hostname mid.example.com --tenant acme --dry-run users.jsonl\n",
+        "  generate-users | IAM_TOKEN=... iam import --provider nexway --format jsonl --journal run.journal -\n",
+    ))]
+    Import(Import),
+    /// Print the JSON Schema of a user (a JSONL row of `iam import`).
+    #[command(after_help = "Example:\n  iam schema > new-user.schema.json\n")]
+    Schema,
+    /// Run the simulator in this process and show each provider at work.
+    #[command(
+        after_help = "Starts the simulator on a loopback port, creates a user on each of the four endpoints showing\nwhat was sent and answered (secrets redacted), then imports a small bundled CSV.\n\nExample:\n  iam demo\n"
+    )]
+    Demo,
+    /// Run the simulator in the foreground (the same as the iam-sandbox binary).
+    Sandbox(iam_sandbox::cli::Args),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    /// Entrust Identity as a Service
+    Entrust,
+    /// mID Provider, SSMS URL (tenant in the host name)
+    MidSsms,
+    /// mID Provider, SHIFT URL (tenant in the path)
+    MidShift,
+    /// Nexway IAM
+    Nexway,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// For people.
+    #[default]
+    Text,
+    /// JSON on stdout, and nothing else there.
+    Json,
+}
+
+/// Where to create users, and with which credentials.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = CREDENTIALS)]
+pub struct Target {
+    /// The provider.
+    #[arg(long, value_enum)]
+    pub provider: ProviderArg,
+    /// The base URL, instead of the documented server (e.g. a proxy, or the simulator).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Entrust: your account's domain name (https://{domain}.{region}.trustedauth.com).
+    #[arg(long, value_name = "D")]
+    pub domain: Option<String>,
+    /// Entrust: your account's region (us, eu, ...).
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// mID: the tenant (SSMS puts it in the host name, SHIFT in the path).
+    #[arg(long, value_name = "T")]
+    pub tenant: Option<String>,
+    /// mID: the mID Provider host name.
+    #[arg(long, value_name = "H")]
+    pub hostname: Option<String>,
+    /// Read the bearer token from this file (instead of IAM_TOKEN).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Get tokens by OAuth2 client credentials from this URL (IAM_CLIENT_ID, IAM_CLIENT_SECRET).
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+    /// Also trust the certificate(s) in this PEM file (e.g. the simulator's, `iam sandbox --tls`).
+    #[arg(long, value_name = "PATH")]
+    pub ca_cert: Option<PathBuf>,
+    /// Seconds a request may take before its outcome is unknown.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// The user's fields.
+#[derive(Args, Debug, Clone, Default)]
+pub struct UserFields {
+    /// The name the user signs in with.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Email address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// First name.
+    #[arg(long)]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[arg(long)]
+    pub last_name: Option<String>,
+    /// Phone number (Entrust).
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Mobile number (Entrust).
+    #[arg(long)]
+    pub mobile: Option<String>,
+    /// Enable the user (`--enabled`, `--enabled=false`); without it, the provider's default.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub enabled: Option<bool>,
+    /// A role (repeat for several).
+    #[arg(long = "role", value_name = "R")]
+    pub roles: Vec<String>,
+    /// A group (repeat for several).
+    #[arg(long = "group", value_name = "G")]
+    pub groups: Vec<String>,
+    /// An attribute, KEY=VALUE (true/false become booleans) or KEY:=JSON (repeat for several).
+    #[arg(long = "attribute", value_name = "KEY=VALUE")]
+    pub attributes: Vec<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = EXIT_CODES)]
+pub struct CreateUser {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub user: UserFields,
+    /// How to print the result.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+#[derive(Args, Debug)]
+pub struct Import {
+    #[command(flatten)]
+    pub target: Target,
+    /// The file to import (.csv or .jsonl), or - for standard input (with --format).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The file's format [default: from its extension].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Requests in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+    /// Check every row and report every bad one; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The journal [default: FILE.journal; none for standard input].
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+    /// Where failed rows are listed [default: FILE.rejects, or rejects.jsonl for standard input].
+    #[arg(long, value_name = "PATH")]
+    pub rejects: Option<PathBuf>,
+    /// On a re-run, list rows whose outcome is unknown instead of sending them again.
+    #[arg(long)]
+    pub skip_unknown: bool,
+    /// How to print the summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+}

@@ -1,0 +1,186 @@
+//! The import journal: an append-only JSONL file recording, for each row, that it is about to
+//! be sent and then how it ended. A record counts once it is synced to disk; one writer thread
+//! syncs records in batches (group commit), so durability does not cost one `fsync` per row.
+//!
+//! ```text
+//! {"iam_journal":1,"target":"nexway at https://api.nexway.store"}
+//! {"line":2,"user":"ada","state":"sending"}
+//! {"line":2,"user":"ada","state":"created","status":201}
+//! {"line":3,"user":"bob","state":"rejected","reason":"..."}
+//! ```
+//!
+//! Reading it back gives each line's last state. A line `sending` without an outcome was in
+//! flight when the run stopped: its outcome is unknown.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::sync::mpsc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exit::Failure;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// About to be sent.
+    Sending,
+    /// Created (or, on a re-send of an unknown row, found to exist).
+    Created,
+    /// Refused for good: bad input, or the user existed before this import.
+    Rejected,
+    /// Refused in a way that proves nothing was created (401, 403, 5xx, ...): sent again on a re-run.
+    Failed,
+    /// Sent, but the outcome is unknown.
+    Unknown,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Record {
+    pub line: u64,
+    #[serde(default)]
+    pub user: String,
+    pub state: State,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    iam_journal: u32,
+    target: String,
+}
+
+/// What an earlier run left: each line's user key and last state.
+#[derive(Default)]
+pub struct Previous {
+    pub lines: HashMap<u64, (String, State)>,
+}
+
+/// Reads the journal at `path`, if there is one. A last line cut off by a crash is ignored;
+/// anything else unreadable stops the import.
+pub fn read(path: &Path, target: &str) -> Result<Previous, Failure> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Previous::default()),
+        Err(e) => return Err(Failure::usage(format!("journal {}: {e}", path.display()))),
+    };
+    let fail = |n: usize, why: String| {
+        Failure::usage(format!("journal {}, line {n}: {why}", path.display()))
+    };
+    let mut previous = Previous::default();
+    let mut lines = BufReader::new(file).lines().enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
+        let n = i + 1;
+        let line = line.map_err(|e| fail(n, e.to_string()))?;
+        let is_last = lines.peek().is_none();
+        if n == 1 {
+            match serde_json::from_str::<Header>(&line) {
+                Ok(header) if header.target == target => continue,
+                Ok(header) => {
+                    return Err(fail(
+                        n,
+                        format!(
+                            "it records an import to {}, not to {target}; use another --journal",
+                            header.target
+                        ),
+                    ));
+                }
+                Err(_) if is_last => break,
+                Err(e) => return Err(fail(n, format!("not an iam journal: {e}"))),
+            }
+        }
+        match serde_json::from_str::<Record>(&line) {
+            Ok(record) => {
+                previous
+                    .lines
+                    .insert(record.line, (record.user, record.state));
+            }
+            // A crash while appending leaves at most a cut-off last line.
+            Err(_) if is_last => break,
+            Err(e) => return Err(fail(n, e.to_string())),
+        }
+    }
+    Ok(previous)
+}
+
+/// Appends records; `append` returns once the record is on disk.
+pub struct Writer {
+    tx: mpsc::Sender<(Record, tokio::sync::oneshot::Sender<Result<(), String>>)>,
+}
+
+impl Writer {
+    /// Opens (creating it with its header when new) the journal for appending.
+    pub fn open(path: &Path, target: &str) -> Result<Self, Failure> {
+        let fail = |e: std::io::Error| Failure::usage(format!("journal {}: {e}", path.display()));
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(fail)?;
+        let empty = file.metadata().map_err(fail)?.len() == 0;
+        if empty {
+            let header = serde_json::to_string(&Header {
+                iam_journal: 1,
+                target: target.to_owned(),
+            })
+            .expect("header");
+            writeln!(file, "{header}")
+                .and_then(|()| file.sync_data())
+                .map_err(fail)?;
+        }
+        let (tx, rx) =
+            mpsc::channel::<(Record, tokio::sync::oneshot::Sender<Result<(), String>>)>();
+        let shown = path.display().to_string();
+        std::thread::Builder::new()
+            .name("iam-journal".into())
+            .spawn(move || write_loop(file, rx, shown))
+            .map_err(fail)?;
+        Ok(Self { tx })
+    }
+
+    /// Appends `record` and waits until it is synced.
+    pub async fn append(&self, record: Record) -> Result<(), String> {
+        let (ack, done) = tokio::sync::oneshot::channel();
+        self.tx
+            .send((record, ack))
+            .map_err(|_| "the journal writer stopped".to_owned())?;
+        done.await
+            .map_err(|_| "the journal writer stopped".to_owned())?
+    }
+}
+
+fn write_loop(
+    mut file: File,
+    rx: mpsc::Receiver<(Record, tokio::sync::oneshot::Sender<Result<(), String>>)>,
+    shown: String,
+) {
+    let mut broken: Option<String> = None;
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        batch.extend(rx.try_iter());
+        let result = match &broken {
+            Some(why) => Err(why.clone()),
+            None => {
+                let mut text = String::new();
+                for (record, _) in &batch {
+                    text.push_str(&serde_json::to_string(record).expect("a record serializes"));
+                    text.push('\n');
+                }
+                file.write_all(text.as_bytes())
+                    .and_then(|()| file.sync_data())
+                    .map_err(|e| format!("cannot write the journal {shown}: {e}"))
+            }
+        };
+        if let Err(why) = &result {
+            broken = Some(why.clone());
+        }
+        for (_, ack) in batch {
+            let _ = ack.send(result.clone());
+        }
+    }
+}

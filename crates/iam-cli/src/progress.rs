@@ -1,0 +1,85 @@
+//! Progress on stderr: an indicatif bar on a terminal, else a plain line every few seconds.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Clone)]
+pub struct Progress {
+    inner: Arc<Inner>,
+}
+
+enum Inner {
+    Bar(ProgressBar),
+    Lines {
+        started: Instant,
+        last: Mutex<Instant>,
+        total: Option<u64>,
+        verb: &'static str,
+    },
+}
+
+impl Progress {
+    pub fn start(total: Option<u64>, dry_run: bool) -> Self {
+        let verb = if dry_run { "checked" } else { "done" };
+        let inner = if crate::import::stderr_is_terminal() {
+            let bar = match total {
+                Some(total) => {
+                    ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+                        .with_style(
+                            ProgressStyle::with_template(
+                                "{bar:40} {pos}/{len} rows {msg} ({per_sec}, ETA {eta})",
+                            )
+                            .expect("a valid template"),
+                        )
+                }
+                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+                    .with_style(
+                        ProgressStyle::with_template("{spinner} {pos} rows {msg} ({per_sec})")
+                            .expect("a valid template"),
+                    ),
+            };
+            bar.set_message(verb);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            Inner::Bar(bar)
+        } else {
+            Inner::Lines {
+                started: Instant::now(),
+                last: Mutex::new(Instant::now()),
+                total,
+                verb,
+            }
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// `done` rows finished of `seen` read so far.
+    pub fn set(&self, done: u64, _seen: u64) {
+        match &*self.inner {
+            Inner::Bar(bar) => bar.set_position(done),
+            Inner::Lines {
+                started,
+                last,
+                total,
+                verb,
+            } => {
+                let mut last = last.lock().expect("lock");
+                if last.elapsed() >= Duration::from_secs(5) {
+                    *last = Instant::now();
+                    let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    let of = total.map(|t| format!("/{t}")).unwrap_or_default();
+                    eprintln!("progress: {done}{of} rows {verb} ({rate:.0} rows/s)");
+                }
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Inner::Bar(bar) = &*self.inner {
+            bar.finish_and_clear();
+        }
+    }
+}
