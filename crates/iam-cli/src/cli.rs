@@ -4,19 +4,30 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub const EXIT_CODES: &str = "\
-Exit codes:
+// Literal pieces of the help texts, as macros so that `concat!` can assemble them.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:
   0    done
   1    the provider refused (or, for import, some rows failed)
   2    usage or input error: nothing was sent
   3    transport failure, or a request whose outcome is unknown (it may have been applied)
-  130  interrupted by Ctrl-C (requests in flight were finished and recorded)";
+  130  interrupted by Ctrl-C (requests in flight were finished and recorded)"
+    };
+}
 
-const CREDENTIALS: &str = "\
-Credentials never go on the command line (other users can read it in `ps`):
-  IAM_TOKEN                           a bearer token, or
-  --token-file PATH                   a file holding the token, or
-  --token-url URL with IAM_CLIENT_ID and IAM_CLIENT_SECRET   OAuth2 client credentials";
+macro_rules! credentials {
+    () => {
+        "Credentials never go on the command line (other users can read it in `ps`):
+  IAM_TOKEN                    a bearer token, or
+  --token-file PATH            a file holding the token, or
+  --token-url URL              OAuth2 client credentials from IAM_CLIENT_ID and IAM_CLIENT_SECRET
+
+Servers: --base-url, or the documented one from --domain/--region (entrust),
+--tenant/--hostname (mid-ssms: tenant in the host name; mid-shift: tenant in the path); nexway
+has one (https://api.nexway.store)."
+    };
+}
 
 /// Create users on Entrust IDaaS, mID Provider (SSMS, SHIFT) and Nexway IAM.
 #[derive(Parser, Debug)]
@@ -31,6 +42,7 @@ Credentials never go on the command line (other users can read it in `ps`):
         "  IAM_TOKEN=... iam import --provider mid-shift --hostname mid.example.com --tenant acme users.csv\n",
         "  iam schema > new-user.schema.json\n\n",
         "Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=iam_clients=debug). Secrets are never logged.\n\n",
+        exit_codes!(),
     ),
     after_long_help = None,
 )]
@@ -49,7 +61,10 @@ pub enum Command {
         "      --username ngk --email aaa@aaa.com --password-stdin --enabled --role realm_role1 --group ks-users \\\n",
         "      --attribute digitaniumUserIdOnboardingType=letter\n",
         "  IAM_CLIENT_ID=... IAM_CLIENT_SECRET=... iam create-user --provider nexway --token-url https://login.example.com/token \\\n",
-        "      --email ada@example.com --first-name Ada --last-name Lovelace --password-stdin --output json\n",
+        "      --email ada@example.com --first-name Ada --last-name Lovelace --password-stdin --output json\n\n",
+        credentials!(),
+        "\n\n",
+        exit_codes!(),
     ))]
     CreateUser(CreateUser),
     /// Import users from a CSV or JSONL file, resumably.
@@ -65,7 +80,12 @@ pub enum Command {
         "Examples:\n",
         "  IAM_TOKEN=... iam import --provider nexway users.csv\n",
         "  iam import --provider mid-shift --hostname mid.example.com --tenant acme --dry-run users.jsonl\n",
-        "  generate-users | IAM_TOKEN=... iam import --provider nexway --format jsonl --journal run.journal -\n",
+        "  generate-users | IAM_TOKEN=... iam import --provider nexway --format jsonl --journal run.journal -\n\n",
+        credentials!(),
+        "\n\n",
+        "Exit codes: 0 all rows done; 1 some rows failed or were rejected; 2 usage or input error (a dry run\n",
+        "with bad rows; an unreadable file, header or journal): nothing was sent; 3 some rows' outcome is\n",
+        "unknown; 130 interrupted by Ctrl-C (rows in flight were finished and recorded).",
     ))]
     Import(Import),
     /// Print the JSON Schema of a user (a JSONL row of `iam import`).
@@ -103,7 +123,6 @@ pub enum Output {
 
 /// Where to create users, and with which credentials.
 #[derive(Args, Debug, Clone)]
-#[command(after_help = CREDENTIALS)]
 pub struct Target {
     /// The provider.
     #[arg(long, value_enum)]
@@ -132,6 +151,10 @@ pub struct Target {
     /// Also trust the certificate(s) in this PEM file (e.g. the simulator's, `iam sandbox --tls`).
     #[arg(long, value_name = "PATH")]
     pub ca_cert: Option<PathBuf>,
+    /// Send requests for HOST to ADDR instead of resolving it, as curl's --resolve (e.g. for a
+    /// tenant in the host name on the simulator: acme.sandbox.localhost:8080:127.0.0.1).
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
     /// Seconds a request may take before its outcome is unknown.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
@@ -176,7 +199,6 @@ pub struct UserFields {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = EXIT_CODES)]
 pub struct CreateUser {
     #[command(flatten)]
     pub target: Target,

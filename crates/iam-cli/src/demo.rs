@@ -201,6 +201,7 @@ fn placeholder_target(url: &str) -> Target {
         token_file: None,
         token_url: None,
         ca_cert: None::<PathBuf>,
+        resolve: vec![],
         timeout: 30,
     }
 }

@@ -359,9 +359,15 @@ async fn process(shared: &Shared, row: Row) {
             return;
         }
     };
-    // What an earlier run did with this line.
+    // What an earlier run did with this line (a row rejected as invalid was never sent: check it
+    // again, the file may have been fixed).
     let mut resend_unknown = false;
-    if let Some((previous_key, state)) = shared.previous.lines.get(&line) {
+    let previous = shared
+        .previous
+        .lines
+        .get(&line)
+        .filter(|(_, state)| *state != State::Rejected);
+    if let Some((previous_key, state)) = previous {
         if *previous_key != key {
             let why = format!(
                 "line {line} was `{previous_key}` when the journal was written and is `{key}` now: the file changed; use a new --journal"
@@ -375,10 +381,11 @@ async fn process(shared: &Shared, row: Row) {
             return;
         }
         match state {
-            State::Created | State::Rejected => {
+            State::Created | State::Refused => {
                 c.already_done.fetch_add(1, Ordering::Relaxed);
                 return;
             }
+            State::Rejected => unreachable!("filtered out above"),
             State::Sending | State::Unknown if shared.skip_unknown => {
                 c.unknown.fetch_add(1, Ordering::Relaxed);
                 c.unknown_rows.lock().expect("lock").push((line, key));
@@ -458,7 +465,7 @@ async fn process(shared: &Shared, row: Row) {
                         .expect("lock")
                         .push((line, key.clone()));
                 }
-                State::Rejected => {
+                State::Refused => {
                     c.rejected.fetch_add(1, Ordering::Relaxed);
                 }
                 _ => {

@@ -6,7 +6,8 @@
 //! {"iam_journal":1,"target":"nexway at https://api.nexway.store"}
 //! {"line":2,"user":"ada","state":"sending"}
 //! {"line":2,"user":"ada","state":"created","status":201}
-//! {"line":3,"user":"bob","state":"rejected","reason":"..."}
+//! {"line":3,"user":"bob","state":"rejected","reason":"..."}      (invalid: never sent)
+//! {"line":4,"user":"cy","state":"refused","status":409,"reason":"..."}
 //! ```
 //!
 //! Reading it back gives each line's last state. A line `sending` without an outcome was in
@@ -29,8 +30,10 @@ pub enum State {
     Sending,
     /// Created (or, on a re-send of an unknown row, found to exist).
     Created,
-    /// Refused for good: bad input, or the user existed before this import.
+    /// Invalid, never sent: checked again on every run (so a fixed row goes through).
     Rejected,
+    /// Sent and refused for good by the provider (400, 409 for a user that existed before).
+    Refused,
     /// Refused in a way that proves nothing was created (401, 403, 5xx, ...): sent again on a re-run.
     Failed,
     /// Sent, but the outcome is unknown.

@@ -98,6 +98,31 @@ fn credentials(
     }
 }
 
+/// `HOST:PORT:ADDR` (curl's --resolve); ADDR may be `[v6]`.
+fn parse_resolve(entry: &str) -> Result<(String, std::net::SocketAddr), Failure> {
+    let bad = || {
+        Failure::usage(format!(
+            "--resolve `{entry}`: expected HOST:PORT:ADDR, e.g. acme.sandbox.localhost:8080:127.0.0.1"
+        ))
+    };
+    let mut parts = entry.splitn(3, ':');
+    let (host, port, addr) = (
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+    );
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let ip: std::net::IpAddr = addr
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| bad())?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), std::net::SocketAddr::new(ip, port)))
+}
+
 /// Builds the provider client the flags describe.
 pub fn build(target: &Target, allow_no_credentials: bool) -> Result<Built, Failure> {
     let url = base_url(target)?;
@@ -109,6 +134,10 @@ pub fn build(target: &Target, allow_no_credentials: bool) -> Result<Built, Failu
         connection = connection
             .trust_pem(&pem)
             .map_err(|e| Failure::usage(format!("--ca-cert {}: {e}", path.display())))?;
+    }
+    for entry in &target.resolve {
+        let (host, addr) = parse_resolve(entry)?;
+        connection = connection.resolve(host, addr);
     }
     let connection = credentials(target, connection, allow_no_credentials)?;
     let (provider, description): (Box<dyn IdentityProvider>, String) = match target.provider {

@@ -1,0 +1,152 @@
+//! A simulator on a runtime of its own, and the real `iam` binary.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use iam_sandbox::{Config, OAuthClient, RunningSandbox, Sandbox, ServeOptions};
+
+pub const TOKEN: &str = "tok-SECRET-cli";
+pub const CLIENT_SECRET: &str = "cs-SECRET-cli";
+
+pub struct Sim {
+    pub sandbox: Sandbox,
+    pub running: RunningSandbox,
+    pub dir: PathBuf,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    pub fn start(name: &str) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = Sandbox::new(Config {
+            token: Some(TOKEN.into()),
+            oauth: OAuthClient {
+                client_id: "cli".into(),
+                client_secret: CLIENT_SECRET.into(),
+                ..OAuthClient::default()
+            },
+            ..Config::default()
+        })
+        .unwrap();
+        let running = runtime
+            .block_on(sandbox.start(ServeOptions::default()))
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("iam-cli-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self {
+            sandbox,
+            running,
+            dir,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.running.url().to_owned()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.running.addr().port()
+    }
+
+    /// `--provider P --base-url ...` (and `--resolve`/`--tenant` where the provider needs them).
+    pub fn target(&self, provider: &str) -> Vec<String> {
+        let port = self.port();
+        let mut args = vec!["--provider".to_owned(), provider.to_owned()];
+        match provider {
+            "mid-ssms" => args.extend([
+                "--base-url".into(),
+                format!("http://acme.sandbox.localhost:{port}"),
+                "--resolve".into(),
+                format!("acme.sandbox.localhost:{port}:127.0.0.1"),
+            ]),
+            "mid-shift" => args.extend([
+                "--base-url".into(),
+                self.url(),
+                "--tenant".into(),
+                "acme".into(),
+            ]),
+            _ => args.extend(["--base-url".into(), self.url()]),
+        }
+        args
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The `iam` command with a clean environment of its own (no IAM_* from the caller).
+pub fn iam(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_iam"));
+    command.args(args);
+    for var in [
+        "IAM_TOKEN",
+        "IAM_CLIENT_ID",
+        "IAM_CLIENT_SECRET",
+        "RUST_LOG",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+pub fn with_token(mut command: Command) -> Command {
+    command.env("IAM_TOKEN", TOKEN);
+    command
+}
+
+/// Runs it with `stdin` as its standard input.
+pub fn run(mut command: Command, stdin: &str) -> Output {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child: Child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// A Nexway CSV of `n` valid users.
+pub fn nexway_csv(n: usize) -> String {
+    let mut csv = String::from("username,email,first_name,last_name,password,enabled,roles\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "user{i},user{i}@example.com,First{i},Last{i},pw-SECRET-{i:05},true,member\n"
+        ));
+    }
+    csv
+}

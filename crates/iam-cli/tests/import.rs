@@ -1,0 +1,542 @@
+//! `iam import`: bad rows, the journal, resuming after kill -9 and Ctrl-C, secrets.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{CLIENT_SECRET, Sim, TOKEN, iam, nexway_csv, read, run, text, with_token};
+use iam_sandbox::{Action, Fault, Provider, Route};
+use serde_json::Value;
+
+fn import_args(sim: &Sim, provider: &str, file: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["import".to_owned()];
+    args.extend(sim.target(provider));
+    args.push(file.display().to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn import(
+    sim: &Sim,
+    provider: &str,
+    file: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let args = import_args(sim, provider, file, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(with_token(iam(&args)), "")
+}
+
+fn summary(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}):\n{}",
+            text(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn csv_with_bad_rows_then_a_rerun_sends_nothing_twice() {
+    let sim = Sim::start("csv");
+    let mut csv = nexway_csv(20);
+    csv.push_str("nomail,,A,B,pw-SECRET-bad1,true,\n"); // line 22: no email
+    csv.push_str("badbool,b@x.io,A,B,pw-SECRET-bad2,maybe,\n"); // line 23: enabled
+    csv.push_str("short,s@x.io\n"); // line 24: too few fields
+    let file = sim.write("users.csv", &csv);
+    let out = import(
+        &sim,
+        "nexway",
+        &file,
+        &["--output", "json", "--concurrency", "4"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "some rows failed: {}",
+        text(&out.stderr)
+    );
+    let s = summary(&out);
+    assert_eq!(
+        (
+            s["rows"].as_u64(),
+            s["created"].as_u64(),
+            s["rejected"].as_u64()
+        ),
+        (Some(23), Some(20), Some(3))
+    );
+    assert_eq!(sim.sandbox.users(Provider::Nexway, "default").len(), 20);
+
+    let rejects = read(&sim.path("users.csv.rejects"));
+    let lines: Vec<Value> = rejects
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut by_line: Vec<(u64, String)> = lines
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    by_line.sort();
+    assert_eq!(by_line[0].0, 22);
+    assert!(
+        by_line[0].1.contains("`email` is required"),
+        "{:?}",
+        by_line[0]
+    );
+    assert_eq!(
+        lines.iter().find(|r| r["line"] == 22).unwrap()["field"],
+        "email"
+    );
+    assert!(
+        by_line[1].1.contains("line 23: column 6 `enabled`"),
+        "{:?}",
+        by_line[1]
+    );
+    assert!(
+        by_line[2]
+            .1
+            .contains("line 24: 2 fields where the header has 7"),
+        "{:?}",
+        by_line[2]
+    );
+    assert!(!rejects.contains("SECRET"), "{rejects}");
+
+    let journal = read(&sim.path("users.csv.journal"));
+    assert!(journal.starts_with("{\"iam_journal\":1"), "{journal}");
+    assert_eq!(
+        journal
+            .lines()
+            .filter(|l| l.contains("\"sending\""))
+            .count(),
+        20
+    );
+
+    let requests = sim.sandbox.requests(Route::Nexway);
+    let again = import(&sim, "nexway", &file, &["--output", "json"]);
+    let s = summary(&again);
+    assert_eq!(
+        (
+            s["already_done"].as_u64(),
+            s["created"].as_u64(),
+            s["rejected"].as_u64()
+        ),
+        (Some(20), Some(0), Some(3)),
+        "{s}"
+    );
+    assert_eq!(
+        sim.sandbox.requests(Route::Nexway),
+        requests,
+        "nothing is sent again"
+    );
+    assert_eq!(again.status.code(), Some(1), "the bad rows are still bad");
+
+    // Fix the bad rows: only they are sent.
+    let fixed = nexway_csv(20)
+        + "nomail,nomail@x.io,A,B,pw,true,
+badbool,b@x.io,A,B,pw,false,
+short,s@x.io,A,B,pw,true,
+";
+    std::fs::write(&file, fixed).unwrap();
+    let out = import(&sim, "nexway", &file, &["--output", "json"]);
+    let s = summary(&out);
+    assert_eq!(
+        (s["already_done"].as_u64(), s["created"].as_u64()),
+        (Some(20), Some(3)),
+        "{s}"
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(sim.sandbox.requests(Route::Nexway), requests + 3);
+}
+
+#[test]
+fn jsonl_with_bad_rows_names_line_and_column() {
+    let sim = Sim::start("jsonl");
+    let file = sim.write(
+        "users.jsonl",
+        concat!(
+            "{\"username\":\"ann\",\"password\":\"pw-SECRET-1\"}\n",
+            "{\"username\":\"bad name\"}\n",
+            "\n",
+            "{\"username\":\"bob\",\"pasword\":\"pw-SECRET-2\"}\n",
+            "{\"username\": 42}\n",
+            "{\"username\":\"cy\",\"attributes\":{\"digitaniumCreateActivation\":true,\"digitaniumActivationCode\":\"ac-SECRET-3\"}}\n",
+        ),
+    );
+    let out = import(&sim, "mid-shift", &file, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let s = summary(&out);
+    assert_eq!(
+        (s["created"].as_u64(), s["rejected"].as_u64()),
+        (Some(2), Some(3))
+    );
+    let rejects = read(&sim.path("users.jsonl.rejects"));
+    assert!(
+        rejects.contains("\"line\":2") && rejects.contains("letters, digits"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("line 4: column") && rejects.contains("unknown field `pasword`"),
+        "{rejects}"
+    );
+    assert!(rejects.contains("line 5: column"), "{rejects}");
+    assert!(!rejects.contains("SECRET"));
+}
+
+#[test]
+fn dry_run_checks_every_row_and_sends_nothing() {
+    let sim = Sim::start("dry");
+    let mut csv = nexway_csv(5);
+    csv.push_str("x,not-an-email,A,B,pw,true,\n");
+    let file = sim.write("users.csv", &csv);
+    // No credentials are needed to check rows.
+    let args = import_args(&sim, "nexway", &file, &["--dry-run", "--output", "json"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(iam(&args), "");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a bad row in a dry run is an input error"
+    );
+    let s = summary(&out);
+    assert_eq!(
+        (
+            s["valid"].as_u64(),
+            s["rejected"].as_u64(),
+            s["dry_run"].as_bool()
+        ),
+        (Some(5), Some(1), Some(true))
+    );
+    assert_eq!(sim.sandbox.requests(Route::Nexway), 0);
+    assert!(
+        !sim.path("users.csv.journal").exists(),
+        "a dry run writes no journal"
+    );
+
+    let good = sim.write("good.csv", &nexway_csv(3));
+    let args = import_args(&sim, "nexway", &good, &["--dry-run"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(run(iam(&args), "").status.code(), Some(0));
+}
+
+#[test]
+fn input_errors_exit_2_before_sending() {
+    let sim = Sim::start("input");
+    let unknown_column = sim.write("bad.csv", "username,pasword\nu,p\n");
+    let out = import(&sim, "nexway", &unknown_column, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("line 1, column 2 `pasword`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let unknown_format = sim.write("users.txt", "x");
+    assert_eq!(
+        import(&sim, "nexway", &unknown_format, &[]).status.code(),
+        Some(2)
+    );
+    let missing = sim.path("missing.csv");
+    let out = import(&sim, "nexway", &missing, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("missing.csv"));
+    // A journal from another target is refused.
+    let file = sim.write("users.csv", &nexway_csv(2));
+    std::fs::write(
+        sim.path("users.csv.journal"),
+        "{\"iam_journal\":1,\"target\":\"entrust at https://elsewhere\"}\n",
+    )
+    .unwrap();
+    let out = import(&sim, "nexway", &file, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("entrust at https://elsewhere"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(sim.sandbox.requests(Route::Nexway), 0);
+}
+
+#[test]
+fn an_unwritable_journal_stops_the_import_before_sending() {
+    let sim = Sim::start("journal");
+    let file = sim.write("users.csv", &nexway_csv(5));
+    let journal = sim.path("no-such-folder/users.journal");
+    let out = import(
+        &sim,
+        "nexway",
+        &file,
+        &["--journal", journal.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no-such-folder"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(sim.sandbox.requests(Route::Nexway), 0);
+}
+
+#[test]
+fn outcome_unknown_rows_are_listed_then_resent_with_409_counted_as_created() {
+    let sim = Sim::start("unknown");
+    let file = sim.write("users.csv", &nexway_csv(10));
+    sim.sandbox
+        .set_fault(Route::Nexway, Fault::action(Action::DropAfterRead).times(2));
+    let out = import(
+        &sim,
+        "nexway",
+        &file,
+        &["--output", "json", "--concurrency", "1"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let s = summary(&out);
+    assert_eq!(
+        (s["created"].as_u64(), s["unknown"].as_u64()),
+        (Some(8), Some(2))
+    );
+    assert_eq!(s["unknown_rows"].as_array().unwrap().len(), 2);
+
+    let skip = import(
+        &sim,
+        "nexway",
+        &file,
+        &["--output", "json", "--skip-unknown"],
+    );
+    assert_eq!(
+        (skip.status.code(), summary(&skip)["unknown"].as_u64()),
+        (Some(3), Some(2))
+    );
+
+    let requests = sim.sandbox.requests(Route::Nexway);
+    let out = import(&sim, "nexway", &file, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = summary(&out);
+    assert_eq!(
+        (s["confirmed_existing"].as_u64(), s["already_done"].as_u64()),
+        (Some(2), Some(8)),
+        "{s}"
+    );
+    assert_eq!(
+        sim.sandbox.requests(Route::Nexway),
+        requests + 2,
+        "only the two unknown rows are sent again"
+    );
+    assert_eq!(sim.sandbox.users(Provider::Nexway, "default").len(), 10);
+}
+
+/// kill -9 part-way, then the same command again: every user exactly once, no row sent twice
+/// except the few in flight at the kill (sent again and confirmed by their 409).
+#[test]
+fn killed_with_sigkill_then_resumed() {
+    let sim = Sim::start("kill");
+    let rows = 400;
+    let file = sim.write("users.csv", &nexway_csv(rows));
+    sim.sandbox.set_fault(Route::Nexway, Fault::latency(5));
+    let args = import_args(&sim, "nexway", &file, &["--concurrency", "8"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = with_token(iam(&args))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = sim.path("users.csv.journal");
+    let started = Instant::now();
+    while read(&journal)
+        .lines()
+        .filter(|l| l.contains("\"created\""))
+        .count()
+        < 100
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the import did not progress"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::process::Command::new("kill")
+        .args(["-9", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    let created_before = sim.sandbox.users(Provider::Nexway, "default").len();
+    assert!(
+        created_before < rows,
+        "killed part-way ({created_before} of {rows})"
+    );
+    let requests_before = sim.sandbox.requests(Route::Nexway);
+
+    let out = import(
+        &sim,
+        "nexway",
+        &file,
+        &["--output", "json", "--concurrency", "8"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = summary(&out);
+    let resent = sim.sandbox.requests(Route::Nexway) - requests_before;
+    let done = s["created"].as_u64().unwrap()
+        + s["confirmed_existing"].as_u64().unwrap()
+        + s["already_done"].as_u64().unwrap();
+    assert_eq!(done, rows as u64, "{s}");
+    assert!(
+        resent <= (rows - created_before) as u64 + 8,
+        "re-sent {resent}: only rows not done and the ≤8 in flight"
+    );
+    let users = sim.sandbox.users(Provider::Nexway, "default");
+    let mut emails: Vec<&str> = users.iter().map(|u| u["email"].as_str().unwrap()).collect();
+    emails.sort();
+    emails.dedup();
+    assert_eq!(
+        (users.len(), emails.len()),
+        (rows, rows),
+        "every user exactly once"
+    );
+}
+
+#[test]
+fn ctrl_c_finishes_in_flight_requests_records_them_and_exits_130() {
+    let sim = Sim::start("ctrlc");
+    let rows = 300;
+    let file = sim.write("users.csv", &nexway_csv(rows));
+    sim.sandbox.set_fault(Route::Nexway, Fault::latency(20));
+    let args = import_args(
+        &sim,
+        "nexway",
+        &file,
+        &["--concurrency", "4", "--output", "json"],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = with_token(iam(&args))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = sim.path("users.csv.journal");
+    while read(&journal)
+        .lines()
+        .filter(|l| l.contains("\"created\""))
+        .count()
+        < 20
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let s = summary(&out);
+    assert_eq!(s["interrupted"], true);
+    let created = s["created"].as_u64().unwrap();
+    assert!(created < rows as u64);
+    let journal_text = read(&journal);
+    let sending = journal_text
+        .lines()
+        .filter(|l| l.contains("\"sending\""))
+        .count();
+    let ended = journal_text
+        .lines()
+        .filter(|l| l.contains("\"created\""))
+        .count();
+    assert_eq!(
+        sending, ended,
+        "every request in flight finished and was recorded"
+    );
+    assert_eq!(
+        sim.sandbox.users(Provider::Nexway, "default").len() as u64,
+        created
+    );
+
+    sim.sandbox.clear_faults();
+    let out = import(&sim, "nexway", &file, &["--output", "json"]);
+    let s = summary(&out);
+    assert_eq!(
+        (s["already_done"].as_u64(), s["created"].as_u64()),
+        (Some(created), Some(rows as u64 - created))
+    );
+}
+
+#[test]
+fn no_secret_anywhere_at_rust_log_trace() {
+    let sim = Sim::start("secrets");
+    let mut csv = nexway_csv(5);
+    csv.push_str("bad,bad-email,A,B,pw-SECRET-badrow,true,\n");
+    let file = sim.write("users.csv", &csv);
+    let mut outputs = Vec::new();
+    let mut trace = |mut command: std::process::Command, stdin: &str| {
+        command.env("RUST_LOG", "trace");
+        let out = run(command, stdin);
+        outputs.push(format!("{}\n{}", text(&out.stdout), text(&out.stderr)));
+    };
+    let args = import_args(&sim, "nexway", &file, &["--output", "json"]);
+    trace(
+        with_token(iam(&args.iter().map(String::as_str).collect::<Vec<_>>())),
+        "",
+    );
+    let mut create = vec!["create-user".to_owned()];
+    create.extend(sim.target("mid-shift"));
+    create.extend(
+        [
+            "--username",
+            "sec",
+            "--password-stdin",
+            "--attribute",
+            "digitaniumActivationCode=ac-SECRET-code",
+            "--token-url",
+        ]
+        .map(String::from),
+    );
+    create.push(format!("{}/oauth/token", sim.url()));
+    let mut command = iam(&create.iter().map(String::as_str).collect::<Vec<_>>());
+    command
+        .env("IAM_CLIENT_ID", "cli")
+        .env("IAM_CLIENT_SECRET", CLIENT_SECRET);
+    trace(command, "pw-SECRET-stdin\n");
+    sim.sandbox.revoke_tokens();
+    let url = sim.url();
+    let wrong = vec![
+        "create-user",
+        "--provider",
+        "nexway",
+        "--base-url",
+        &url,
+        "--email",
+        "q@x.io",
+        "--first-name",
+        "Q",
+        "--last-name",
+        "Q",
+        "--password-stdin",
+    ];
+    let mut command = iam(&wrong);
+    command.env("IAM_TOKEN", "tok-SECRET-wrong");
+    trace(command, "pw-SECRET-wrongtoken\n");
+    trace(iam(&["demo"]), "");
+
+    let files = [
+        read(&sim.path("users.csv.journal")),
+        read(&sim.path("users.csv.rejects")),
+    ];
+    assert!(
+        outputs.iter().any(|o| o.contains("iam.request")),
+        "the trace was on"
+    );
+    for (i, text) in outputs.iter().chain(files.iter()).enumerate() {
+        for secret in [
+            TOKEN,
+            CLIENT_SECRET,
+            "SECRET",
+            "Demo-Passw0rd!",
+            "10101010",
+            "demo-pw-",
+        ] {
+            assert!(!text.contains(secret), "output {i} shows {secret}:\n{text}");
+        }
+    }
+}
