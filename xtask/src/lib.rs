@@ -6,6 +6,7 @@
 //! and reviewers see what a spec change does. Generation is deterministic: the same specs give
 //! byte-identical files.
 
+pub mod bench;
 pub mod codegen;
 pub mod providers;
 pub mod spec;

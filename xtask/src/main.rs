@@ -11,6 +11,7 @@ cargo xtask: project tasks for iam-clients
 USAGE:
     cargo xtask generate [--root DIR]   regenerate crates/<provider>/src/generated.rs from openapi/*.yaml
     cargo xtask check [--root DIR]      fail if a committed generated.rs differs from what its spec gives
+    cargo xtask bench                   run every benchmark against its baseline; write BENCHMARKS.md
 
 OPTIONS:
     --root DIR   the workspace root (default: this checkout)
@@ -22,6 +23,19 @@ EXIT CODES:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("bench") {
+        if args.len() > 1 {
+            eprintln!("error: `cargo xtask bench` takes no arguments\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+        return match xtask::bench::run_all(&xtask::workspace_root()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (mode, root) = match parse_args(&args) {
         Ok(Some(parsed)) => parsed,
         Ok(None) => {

@@ -1,0 +1,400 @@
+//! `cargo xtask bench`: every figure of BENCHMARKS.md, each beside its baseline in the same run.
+//!
+//! 1. per-request overhead: criterion, facade vs raw reqwest, same loopback server;
+//! 2. bulk throughput: `iam import` of 20,000 users vs a plain tokio + reqwest loop and wrk,
+//!    against iam-sandbox, and the scaling curve at concurrency 1, 8, 32, 128;
+//! 3. streaming memory: peak RSS of `iam import` (dry run and real) for 100k and 1M rows;
+//! 4. build footprint: a crate depending only on `nexway-iam` vs one on `keycloak`;
+//! 5. generation: `cargo xtask generate` and `check` vs the xtask doing nothing.
+//!
+//! It installs what it needs that the machine lacks (wrk, GNU time) with apt-get.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+type Result<T> = std::result::Result<T, String>;
+
+struct Row {
+    section: &'static str,
+    what: String,
+    figure: String,
+    baseline: String,
+    ratio: String,
+    target: &'static str,
+}
+
+fn cmd(program: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(program);
+    c.args(args);
+    c
+}
+
+fn run(mut command: Command) -> Result<String> {
+    let shown = format!("{command:?}");
+    let out = command.stderr(Stdio::inherit()).output().map_err(|e| format!("{shown}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{shown} failed ({})\n{}", out.status, String::from_utf8_lossy(&out.stdout)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn timed(command: Command) -> Result<(Duration, String)> {
+    let started = Instant::now();
+    let out = run(command)?;
+    Ok((started.elapsed(), out))
+}
+
+/// Runs `command` under GNU time; returns (stdout, peak RSS in KiB).
+fn peak_rss(command: &Command) -> Result<(String, u64)> {
+    let mut timed = Command::new("/usr/bin/time");
+    timed.arg("-v").arg(command.get_program()).args(command.get_args());
+    for (k, v) in command.get_envs() {
+        if let Some(v) = v {
+            timed.env(k, v);
+        }
+    }
+    let out = timed.output().map_err(|e| format!("/usr/bin/time: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let rss = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("no peak RSS from {command:?}:\n{stderr}"))?;
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), rss))
+}
+
+fn ensure_tools() -> Result<()> {
+    let missing: Vec<&str> = [("wrk", "/usr/bin/wrk"), ("time", "/usr/bin/time")]
+        .into_iter()
+        .filter(|(_, path)| !Path::new(path).exists())
+        .map(|(package, _)| package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("bench: installing {missing:?} with apt-get");
+    run(cmd("apt-get", &["update", "-qq"]))?;
+    let mut install = cmd("apt-get", &["install", "-y", "-qq"]);
+    install.args(&missing);
+    run(install).map(drop)
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// An iam-sandbox process of its own (a fresh store per measurement).
+struct Sandbox {
+    child: Child,
+    url: String,
+}
+
+impl Sandbox {
+    fn start(root: &Path) -> Result<Self> {
+        let port = free_port()?;
+        let child = Command::new(root.join("target/release/iam-sandbox"))
+            .args(["--port", &port.to_string()])
+            .env("IAM_SANDBOX_TOKEN", "bench-token")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("iam-sandbox: {e}"))?;
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(Self { child, url });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Err("iam-sandbox did not start".to_owned())
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_csv(path: &Path, rows: usize, prefix: &str) -> Result<()> {
+    use std::io::Write;
+    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    let mut w = std::io::BufWriter::new(file);
+    let header = "username,email,first_name,last_name,password,enabled,roles\n";
+    w.write_all(header.as_bytes()).map_err(|e| e.to_string())?;
+    for i in 0..rows {
+        writeln!(w, "{prefix}{i},{prefix}{i}@bench.example,First{i},Last{i},pw-{i:07},true,member").map_err(|e| e.to_string())?;
+    }
+    w.flush().map_err(|e| e.to_string())
+}
+
+fn iam_import(root: &Path, url: &str, file: &Path, concurrency: usize, dry_run: bool) -> Command {
+    let mut c = Command::new(root.join("target/release/iam"));
+    c.args(["import", "--provider", "nexway", "--base-url", url, "--output", "json", "--concurrency"])
+        .arg(concurrency.to_string())
+        .arg(file)
+        .env("IAM_TOKEN", "bench-token");
+    if dry_run {
+        c.arg("--dry-run");
+    }
+    c
+}
+
+fn json_field(text: &str, field: &str) -> Result<f64> {
+    let value: serde_json::Value = serde_json::from_str(text.trim()).map_err(|e| format!("{e}: {text}"))?;
+    value[field].as_f64().ok_or_else(|| format!("no `{field}` in {text}"))
+}
+
+fn criterion_mean_ns(root: &Path, id: &str) -> Result<f64> {
+    let path = root.join(format!("target/criterion/overhead/{id}/new/estimates.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    value["mean"]["point_estimate"].as_f64().ok_or_else(|| format!("no mean in {}", path.display()))
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    format!("{:.2}x", a / b)
+}
+
+/// Runs every benchmark under the workspace `root` and writes `BENCHMARKS.md` there.
+pub fn run_all(root: &Path) -> Result<()> {
+    let total = Instant::now();
+    ensure_tools()?;
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+
+    eprintln!("bench: building release binaries");
+    let mut build = cmd("cargo", &["build", "--quiet", "--release", "-p", "iam-cli", "--bin", "iam", "--example", "raw_loop"]);
+    build.current_dir(root);
+    run(build)?;
+    let mut build = cmd("cargo", &["build", "--quiet", "--release", "-p", "iam-sandbox", "--bin", "iam-sandbox"]);
+    build.current_dir(root);
+    run(build)?;
+
+    // 1. Per-request overhead.
+    eprintln!("bench: 1/5 per-request overhead (criterion)");
+    let mut bench = cmd("cargo", &["bench", "--quiet", "-p", "iam-clients", "--bench", "overhead", "--", "--noplot"]);
+    bench.current_dir(root).stdout(Stdio::null());
+    run(bench)?;
+    let facade = criterion_mean_ns(root, "facade")?;
+    let raw = criterion_mean_ns(root, "raw_reqwest")?;
+    rows.push(Row {
+        section: "1. per-request overhead",
+        what: "`create_user` via the facade (mean per request)".into(),
+        figure: format!("{:.1} µs", facade / 1000.0),
+        baseline: format!("raw reqwest POST, same bytes: {:.1} µs", raw / 1000.0),
+        ratio: ratio(facade, raw),
+        target: "≤ 1.10x",
+    });
+
+    // 2. Bulk throughput and scaling.
+    eprintln!("bench: 2/5 bulk throughput");
+    let n = 20_000;
+    for concurrency in [1usize, 8, 32, 128] {
+        let csv_import = work.join(format!("import-{concurrency}.csv"));
+        let csv_raw = work.join(format!("raw-{concurrency}.csv"));
+        write_csv(&csv_import, n, &format!("i{concurrency}u"))?;
+        write_csv(&csv_raw, n, &format!("r{concurrency}u"))?;
+        let _ = std::fs::remove_file(work.join(format!("import-{concurrency}.csv.journal")));
+        let sandbox = Sandbox::start(root)?;
+        let out = run(iam_import(root, &sandbox.url, &csv_import, concurrency, false))?;
+        let created = json_field(&out, "created")?;
+        if created as usize != n {
+            return Err(format!("iam import created {created} of {n}"));
+        }
+        let import_rate = json_field(&out, "rows_per_second")?;
+        drop(sandbox);
+        let sandbox = Sandbox::start(root)?;
+        let mut raw = Command::new(root.join("target/release/examples/raw_loop"));
+        raw.args([sandbox.url.as_str(), "bench-token"]).arg(&csv_raw).arg(concurrency.to_string());
+        let raw_rate: f64 = run(raw)?.trim().parse().map_err(|e| format!("raw_loop: {e}"))?;
+        drop(sandbox);
+        rows.push(Row {
+            section: "2. bulk throughput",
+            what: format!("`iam import` 20,000 users, concurrency {concurrency}"),
+            figure: format!("{import_rate:.0} rows/s"),
+            baseline: format!("tokio + reqwest loop: {raw_rate:.0} rows/s"),
+            ratio: ratio(import_rate, raw_rate),
+            target: if concurrency == 32 { "≥ 0.95x" } else { "(curve)" },
+        });
+        if concurrency == 32 {
+            let sandbox = Sandbox::start(root)?;
+            let mut wrk = cmd("wrk", &["-t1", "-c32", "-d10s", "-s"]);
+            wrk.arg(root.join("scripts/wrk-unique-users.lua")).arg(&sandbox.url);
+            let out = run(wrk)?;
+            let wrk_rate: f64 = out
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| format!("no rate from wrk:\n{out}"))?;
+            rows.push(Row {
+                section: "2. bulk throughput",
+                what: "`iam import` 20,000 users, concurrency 32".into(),
+                figure: format!("{import_rate:.0} rows/s"),
+                baseline: format!("wrk, 32 connections, same endpoint: {wrk_rate:.0} req/s"),
+                ratio: ratio(import_rate, wrk_rate),
+                target: "≥ 0.5x",
+            });
+        }
+    }
+
+    // 3. Streaming memory.
+    eprintln!("bench: 3/5 streaming memory (100k and 1M rows)");
+    let mut rss = Vec::new();
+    for (label, count) in [("100k", 100_000usize), ("1M", 1_000_000)] {
+        let csv = work.join(format!("memory-{label}.csv"));
+        write_csv(&csv, count, &format!("m{label}u"))?;
+        let (out, dry) = peak_rss(&iam_import(root, "http://127.0.0.1:9", &csv, 32, true))?;
+        if json_field(&out, "valid")? as usize != count {
+            return Err(format!("dry run of {label}: {out}"));
+        }
+        let _ = std::fs::remove_file(work.join(format!("memory-{label}.csv.journal")));
+        let sandbox = Sandbox::start(root)?;
+        let (out, real) = peak_rss(&iam_import(root, &sandbox.url, &csv, 32, false))?;
+        drop(sandbox);
+        if json_field(&out, "created")? as usize != count {
+            return Err(format!("import of {label}: {out}"));
+        }
+        rss.push((label, dry, real));
+    }
+    let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
+    for (i, kind) in ["dry run", "real import"].into_iter().enumerate() {
+        let pick = |r: &(&str, u64, u64)| if i == 0 { r.1 } else { r.2 };
+        let (small, large) = (pick(&rss[0]), pick(&rss[1]));
+        rows.push(Row {
+            section: "3. streaming memory",
+            what: format!("peak RSS, `iam import` {kind}, 1M rows"),
+            figure: mib(large),
+            baseline: format!("the same, 100k rows: {}", mib(small)),
+            ratio: ratio(large as f64, small as f64),
+            target: "≤ 64 MiB, ≤ 1.10x",
+        });
+    }
+
+    // 4. Build footprint.
+    eprintln!("bench: 4/5 build footprint (clean debug builds)");
+    let footprint = |name: &str, deps: &str| -> Result<(usize, Duration)> {
+        let dir = work.join(format!("footprint-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+        let manifest = format!("[package]\nname = \"footprint-{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}\n[workspace]\n");
+        std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").map_err(|e| e.to_string())?;
+        let mut tree = cmd("cargo", &["tree", "--quiet", "-e", "normal", "--prefix", "none"]);
+        tree.current_dir(&dir);
+        let out = run(tree)?;
+        let mut crates: Vec<&str> = out.lines().map(|l| l.trim_end_matches(" (*)")).filter(|l| !l.is_empty()).collect();
+        crates.sort_unstable();
+        crates.dedup();
+        let mut fetch = cmd("cargo", &["fetch", "--quiet"]);
+        fetch.current_dir(&dir);
+        run(fetch)?;
+        let mut build = cmd("cargo", &["build", "--quiet", "--offline"]);
+        build.current_dir(&dir).env("CARGO_TARGET_DIR", dir.join("target"));
+        let (time, _) = timed(build)?;
+        Ok((crates.len(), time))
+    };
+    let nexway_path = root.join("crates/nexway-iam");
+    let (ours_crates, ours_time) = footprint("nexway", &format!("nexway-iam = {{ path = {:?} }}\n", nexway_path))?;
+    let (kc_crates, kc_time) = footprint(
+        "keycloak",
+        "keycloak = { version = \"26.8\", default-features = false, features = [\"tag-users\", \"reqwest\"] }\nreqwest = { version = \"0.13\", default-features = false, features = [\"rustls\"] }\n",
+    )?;
+    rows.push(Row {
+        section: "4. build footprint",
+        what: "crates pulled by a crate depending on `nexway-iam` (`cargo tree -e normal`)".into(),
+        figure: ours_crates.to_string(),
+        baseline: format!("`keycloak` (tag-users, reqwest, rustls): {kc_crates}"),
+        ratio: ratio(ours_crates as f64, kc_crates as f64),
+        target: "≤ 0.8x",
+    });
+    rows.push(Row {
+        section: "4. build footprint",
+        what: "clean debug build of that crate".into(),
+        figure: format!("{:.1} s", ours_time.as_secs_f64()),
+        baseline: format!("`keycloak`: {:.1} s", kc_time.as_secs_f64()),
+        ratio: ratio(ours_time.as_secs_f64(), kc_time.as_secs_f64()),
+        target: "≤ 0.8x",
+    });
+
+    // 5. Generation.
+    eprintln!("bench: 5/5 generation");
+    let xtask = root.join("target/debug/xtask");
+    let median = |args: &[&str]| -> Result<Duration> {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let mut c = Command::new(&xtask);
+            c.args(args).current_dir(root).stdout(Stdio::null());
+            times.push(timed(c)?.0);
+        }
+        times.sort();
+        Ok(times[2])
+    };
+    let noop = median(&["--help"])?;
+    for task in ["generate", "check"] {
+        let t = median(&[task])?;
+        rows.push(Row {
+            section: "5. generation",
+            what: format!("`cargo xtask {task}` (built; median of 5)"),
+            figure: format!("{:.0} ms", t.as_secs_f64() * 1000.0),
+            baseline: format!("`xtask --help`: {:.0} ms", noop.as_secs_f64() * 1000.0),
+            ratio: ratio(t.as_secs_f64(), noop.as_secs_f64()),
+            target: "(figure)",
+        });
+    }
+
+    let report = render(&rows, total.elapsed());
+    print!("{report}");
+    std::fs::write(root.join("BENCHMARKS.md"), report).map_err(|e| format!("BENCHMARKS.md: {e}"))?;
+    eprintln!("bench: wrote BENCHMARKS.md in {:.0} s", total.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| t.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0)))
+        .map(|kib| format!("{:.0} GiB", kib as f64 / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    let rustc = run(cmd("rustc", &["--version"])).unwrap_or_default();
+    format!("{cpu}, {cores} cores, {mem}; {}", rustc.trim())
+}
+
+fn today() -> String {
+    run(cmd("date", &["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default().trim().to_owned()
+}
+
+fn render(rows: &[Row], took: Duration) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmarks\n");
+    let _ = writeln!(out, "Written by `cargo xtask bench` ({:.0} s for this run). Every figure stands beside its baseline,", took.as_secs_f64());
+    let _ = writeln!(out, "measured in the same run on the same machine; the ratio is figure / baseline.\n");
+    let _ = writeln!(out, "- date: {}", today());
+    let _ = writeln!(out, "- machine: {}", machine());
+    let _ = writeln!(out, "- server: `iam-sandbox` (release) on 127.0.0.1, sharing the cores with the client\n");
+    let _ = writeln!(out, "| section | measured | figure | baseline | ratio | target |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for r in rows {
+        let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} |", r.section, r.what, r.figure, r.baseline, r.ratio, r.target);
+    }
+    let _ = writeln!(out, "\n## How each figure is measured\n");
+    let _ = writeln!(out, "1. `crates/iam-clients/benches/overhead.rs` (criterion): `NexwayClient::create_user` against a raw `reqwest` POST of the");
+    let _ = writeln!(out, "   identical bytes, both to one in-process axum server on 127.0.0.1 answering a constant 201.");
+    let _ = writeln!(out, "2. `iam import --concurrency N` of a 20,000-row CSV into a fresh `iam-sandbox`, journal synced per row (batched);");
+    let _ = writeln!(out, "   the baseline `crates/iam-cli/examples/raw_loop.rs` posts the same bodies with the same concurrency, no");
+    let _ = writeln!(out, "   journal; wrk posts a unique user per request (`scripts/wrk-unique-users.lua`) for 10 s.");
+    let _ = writeln!(out, "3. `/usr/bin/time -v` peak RSS of `iam import --dry-run` and of a real import into a fresh sandbox.");
+    let _ = writeln!(out, "4. Throwaway crates under `target/bench/`: `cargo tree -e normal` (unique crates, the crate itself included)");
+    let _ = writeln!(out, "   and `cargo build` from clean (registry already downloaded), one after the other.");
+    let _ = writeln!(out, "5. The built xtask, median of 5 runs, against `xtask --help` (process start-up).");
+    out
+}
