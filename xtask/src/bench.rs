@@ -33,9 +33,16 @@ fn cmd(program: &str, args: &[&str]) -> Command {
 
 fn run(mut command: Command) -> Result<String> {
     let shown = format!("{command:?}");
-    let out = command.stderr(Stdio::inherit()).output().map_err(|e| format!("{shown}: {e}"))?;
+    let out = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{shown}: {e}"))?;
     if !out.status.success() {
-        return Err(format!("{shown} failed ({})\n{}", out.status, String::from_utf8_lossy(&out.stdout)));
+        return Err(format!(
+            "{shown} failed ({})\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -49,7 +56,10 @@ fn timed(command: Command) -> Result<(Duration, String)> {
 /// Runs `command` under GNU time; returns (stdout, peak RSS in KiB).
 fn peak_rss(command: &Command) -> Result<(String, u64)> {
     let mut timed = Command::new("/usr/bin/time");
-    timed.arg("-v").arg(command.get_program()).args(command.get_args());
+    timed
+        .arg("-v")
+        .arg(command.get_program())
+        .args(command.get_args());
     for (k, v) in command.get_envs() {
         if let Some(v) = v {
             timed.env(k, v);
@@ -59,7 +69,10 @@ fn peak_rss(command: &Command) -> Result<(String, u64)> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let rss = stderr
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| format!("no peak RSS from {command:?}:\n{stderr}"))?;
     Ok((String::from_utf8_lossy(&out.stdout).into_owned(), rss))
@@ -126,17 +139,30 @@ fn write_csv(path: &Path, rows: usize, prefix: &str) -> Result<()> {
     let header = "username,email,first_name,last_name,password,enabled,roles\n";
     w.write_all(header.as_bytes()).map_err(|e| e.to_string())?;
     for i in 0..rows {
-        writeln!(w, "{prefix}{i},{prefix}{i}@bench.example,First{i},Last{i},pw-{i:07},true,member").map_err(|e| e.to_string())?;
+        writeln!(
+            w,
+            "{prefix}{i},{prefix}{i}@bench.example,First{i},Last{i},pw-{i:07},true,member"
+        )
+        .map_err(|e| e.to_string())?;
     }
     w.flush().map_err(|e| e.to_string())
 }
 
 fn iam_import(root: &Path, url: &str, file: &Path, concurrency: usize, dry_run: bool) -> Command {
     let mut c = Command::new(root.join("target/release/iam"));
-    c.args(["import", "--provider", "nexway", "--base-url", url, "--output", "json", "--concurrency"])
-        .arg(concurrency.to_string())
-        .arg(file)
-        .env("IAM_TOKEN", "bench-token");
+    c.args([
+        "import",
+        "--provider",
+        "nexway",
+        "--base-url",
+        url,
+        "--output",
+        "json",
+        "--concurrency",
+    ])
+    .arg(concurrency.to_string())
+    .arg(file)
+    .env("IAM_TOKEN", "bench-token");
     if dry_run {
         c.arg("--dry-run");
     }
@@ -144,15 +170,20 @@ fn iam_import(root: &Path, url: &str, file: &Path, concurrency: usize, dry_run: 
 }
 
 fn json_field(text: &str, field: &str) -> Result<f64> {
-    let value: serde_json::Value = serde_json::from_str(text.trim()).map_err(|e| format!("{e}: {text}"))?;
-    value[field].as_f64().ok_or_else(|| format!("no `{field}` in {text}"))
+    let value: serde_json::Value =
+        serde_json::from_str(text.trim()).map_err(|e| format!("{e}: {text}"))?;
+    value[field]
+        .as_f64()
+        .ok_or_else(|| format!("no `{field}` in {text}"))
 }
 
 fn criterion_mean_ns(root: &Path, id: &str) -> Result<f64> {
     let path = root.join(format!("target/criterion/overhead/{id}/new/estimates.json"));
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    value["mean"]["point_estimate"].as_f64().ok_or_else(|| format!("no mean in {}", path.display()))
+    value["mean"]["point_estimate"]
+        .as_f64()
+        .ok_or_else(|| format!("no mean in {}", path.display()))
 }
 
 fn ratio(a: f64, b: f64) -> String {
@@ -168,16 +199,52 @@ pub fn run_all(root: &Path) -> Result<()> {
     let mut rows = Vec::new();
 
     eprintln!("bench: building release binaries");
-    let mut build = cmd("cargo", &["build", "--quiet", "--release", "-p", "iam-cli", "--bin", "iam", "--example", "raw_loop"]);
+    let mut build = cmd(
+        "cargo",
+        &[
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "iam-cli",
+            "--bin",
+            "iam",
+            "--example",
+            "raw_loop",
+        ],
+    );
     build.current_dir(root);
     run(build)?;
-    let mut build = cmd("cargo", &["build", "--quiet", "--release", "-p", "iam-sandbox", "--bin", "iam-sandbox"]);
+    let mut build = cmd(
+        "cargo",
+        &[
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "iam-sandbox",
+            "--bin",
+            "iam-sandbox",
+        ],
+    );
     build.current_dir(root);
     run(build)?;
 
     // 1. Per-request overhead.
     eprintln!("bench: 1/5 per-request overhead (criterion)");
-    let mut bench = cmd("cargo", &["bench", "--quiet", "-p", "iam-clients", "--bench", "overhead", "--", "--noplot"]);
+    let mut bench = cmd(
+        "cargo",
+        &[
+            "bench",
+            "--quiet",
+            "-p",
+            "iam-clients",
+            "--bench",
+            "overhead",
+            "--",
+            "--noplot",
+        ],
+    );
     bench.current_dir(root).stdout(Stdio::null());
     run(bench)?;
     let facade = criterion_mean_ns(root, "facade")?;
@@ -201,7 +268,13 @@ pub fn run_all(root: &Path) -> Result<()> {
         write_csv(&csv_raw, n, &format!("r{concurrency}u"))?;
         let _ = std::fs::remove_file(work.join(format!("import-{concurrency}.csv.journal")));
         let sandbox = Sandbox::start(root)?;
-        let out = run(iam_import(root, &sandbox.url, &csv_import, concurrency, false))?;
+        let out = run(iam_import(
+            root,
+            &sandbox.url,
+            &csv_import,
+            concurrency,
+            false,
+        ))?;
         let created = json_field(&out, "created")?;
         if created as usize != n {
             return Err(format!("iam import created {created} of {n}"));
@@ -210,8 +283,13 @@ pub fn run_all(root: &Path) -> Result<()> {
         drop(sandbox);
         let sandbox = Sandbox::start(root)?;
         let mut raw = Command::new(root.join("target/release/examples/raw_loop"));
-        raw.args([sandbox.url.as_str(), "bench-token"]).arg(&csv_raw).arg(concurrency.to_string());
-        let raw_rate: f64 = run(raw)?.trim().parse().map_err(|e| format!("raw_loop: {e}"))?;
+        raw.args([sandbox.url.as_str(), "bench-token"])
+            .arg(&csv_raw)
+            .arg(concurrency.to_string());
+        let raw_rate: f64 = run(raw)?
+            .trim()
+            .parse()
+            .map_err(|e| format!("raw_loop: {e}"))?;
         drop(sandbox);
         rows.push(Row {
             section: "2. bulk throughput",
@@ -219,12 +297,17 @@ pub fn run_all(root: &Path) -> Result<()> {
             figure: format!("{import_rate:.0} rows/s"),
             baseline: format!("tokio + reqwest loop: {raw_rate:.0} rows/s"),
             ratio: ratio(import_rate, raw_rate),
-            target: if concurrency == 32 { "≥ 0.95x" } else { "(curve)" },
+            target: if concurrency == 32 {
+                "≥ 0.95x"
+            } else {
+                "(curve)"
+            },
         });
         if concurrency == 32 {
             let sandbox = Sandbox::start(root)?;
             let mut wrk = cmd("wrk", &["-t1", "-c32", "-d10s", "-s"]);
-            wrk.arg(root.join("scripts/wrk-unique-users.lua")).arg(&sandbox.url);
+            wrk.arg(root.join("scripts/wrk-unique-users.lua"))
+                .arg(&sandbox.url);
             let out = run(wrk)?;
             let wrk_rate: f64 = out
                 .lines()
@@ -281,25 +364,39 @@ pub fn run_all(root: &Path) -> Result<()> {
         let dir = work.join(format!("footprint-{name}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
-        let manifest = format!("[package]\nname = \"footprint-{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}\n[workspace]\n");
+        let manifest = format!(
+            "[package]\nname = \"footprint-{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}\n[workspace]\n"
+        );
         std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").map_err(|e| e.to_string())?;
-        let mut tree = cmd("cargo", &["tree", "--quiet", "-e", "normal", "--prefix", "none"]);
+        let mut tree = cmd(
+            "cargo",
+            &["tree", "--quiet", "-e", "normal", "--prefix", "none"],
+        );
         tree.current_dir(&dir);
         let out = run(tree)?;
-        let mut crates: Vec<&str> = out.lines().map(|l| l.trim_end_matches(" (*)")).filter(|l| !l.is_empty()).collect();
+        let mut crates: Vec<&str> = out
+            .lines()
+            .map(|l| l.trim_end_matches(" (*)"))
+            .filter(|l| !l.is_empty())
+            .collect();
         crates.sort_unstable();
         crates.dedup();
         let mut fetch = cmd("cargo", &["fetch", "--quiet"]);
         fetch.current_dir(&dir);
         run(fetch)?;
         let mut build = cmd("cargo", &["build", "--quiet", "--offline"]);
-        build.current_dir(&dir).env("CARGO_TARGET_DIR", dir.join("target"));
+        build
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", dir.join("target"));
         let (time, _) = timed(build)?;
         Ok((crates.len(), time))
     };
     let nexway_path = root.join("crates/nexway-iam");
-    let (ours_crates, ours_time) = footprint("nexway", &format!("nexway-iam = {{ path = {:?} }}\n", nexway_path))?;
+    let (ours_crates, ours_time) = footprint(
+        "nexway",
+        &format!("nexway-iam = {{ path = {:?} }}\n", nexway_path),
+    )?;
     let (kc_crates, kc_time) = footprint(
         "keycloak",
         "keycloak = { version = \"26.8\", default-features = false, features = [\"tag-users\", \"reqwest\"] }\nreqwest = { version = \"0.13\", default-features = false, features = [\"rustls\"] }\n",
@@ -349,20 +446,39 @@ pub fn run_all(root: &Path) -> Result<()> {
 
     let report = render(&rows, total.elapsed());
     print!("{report}");
-    std::fs::write(root.join("BENCHMARKS.md"), report).map_err(|e| format!("BENCHMARKS.md: {e}"))?;
-    eprintln!("bench: wrote BENCHMARKS.md in {:.0} s", total.elapsed().as_secs_f64());
+    std::fs::write(root.join("BENCHMARKS.md"), report)
+        .map_err(|e| format!("BENCHMARKS.md: {e}"))?;
+    eprintln!(
+        "bench: wrote BENCHMARKS.md in {:.0} s",
+        total.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())))
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|t| t.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0)))
+        .and_then(|t| {
+            t.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+        })
         .map(|kib| format!("{:.0} GiB", kib as f64 / 1024.0 / 1024.0))
         .unwrap_or_default();
     let rustc = run(cmd("rustc", &["--version"])).unwrap_or_default();
@@ -370,31 +486,78 @@ fn machine() -> String {
 }
 
 fn today() -> String {
-    run(cmd("date", &["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default().trim().to_owned()
+    run(cmd("date", &["-u", "+%Y-%m-%d %H:%M UTC"]))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 fn render(rows: &[Row], took: Duration) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Benchmarks\n");
-    let _ = writeln!(out, "Written by `cargo xtask bench` ({:.0} s for this run). Every figure stands beside its baseline,", took.as_secs_f64());
-    let _ = writeln!(out, "measured in the same run on the same machine; the ratio is figure / baseline.\n");
+    let _ = writeln!(
+        out,
+        "Written by `cargo xtask bench` ({:.0} s for this run). Every figure stands beside its baseline,",
+        took.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "measured in the same run on the same machine; the ratio is figure / baseline.\n"
+    );
     let _ = writeln!(out, "- date: {}", today());
     let _ = writeln!(out, "- machine: {}", machine());
-    let _ = writeln!(out, "- server: `iam-sandbox` (release) on 127.0.0.1, sharing the cores with the client\n");
-    let _ = writeln!(out, "| section | measured | figure | baseline | ratio | target |");
+    let _ = writeln!(
+        out,
+        "- server: `iam-sandbox` (release) on 127.0.0.1, sharing the cores with the client\n"
+    );
+    let _ = writeln!(
+        out,
+        "| section | measured | figure | baseline | ratio | target |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|");
     for r in rows {
-        let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} |", r.section, r.what, r.figure, r.baseline, r.ratio, r.target);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.section, r.what, r.figure, r.baseline, r.ratio, r.target
+        );
     }
     let _ = writeln!(out, "\n## How each figure is measured\n");
-    let _ = writeln!(out, "1. `crates/iam-clients/benches/overhead.rs` (criterion): `NexwayClient::create_user` against a raw `reqwest` POST of the");
-    let _ = writeln!(out, "   identical bytes, both to one in-process axum server on 127.0.0.1 answering a constant 201.");
-    let _ = writeln!(out, "2. `iam import --concurrency N` of a 20,000-row CSV into a fresh `iam-sandbox`, journal synced per row (batched);");
-    let _ = writeln!(out, "   the baseline `crates/iam-cli/examples/raw_loop.rs` posts the same bodies with the same concurrency, no");
-    let _ = writeln!(out, "   journal; wrk posts a unique user per request (`scripts/wrk-unique-users.lua`) for 10 s.");
-    let _ = writeln!(out, "3. `/usr/bin/time -v` peak RSS of `iam import --dry-run` and of a real import into a fresh sandbox.");
-    let _ = writeln!(out, "4. Throwaway crates under `target/bench/`: `cargo tree -e normal` (unique crates, the crate itself included)");
-    let _ = writeln!(out, "   and `cargo build` from clean (registry already downloaded), one after the other.");
-    let _ = writeln!(out, "5. The built xtask, median of 5 runs, against `xtask --help` (process start-up).");
+    let _ = writeln!(
+        out,
+        "1. `crates/iam-clients/benches/overhead.rs` (criterion): `NexwayClient::create_user` against a raw `reqwest` POST of the"
+    );
+    let _ = writeln!(
+        out,
+        "   identical bytes, both to one in-process axum server on 127.0.0.1 answering a constant 201."
+    );
+    let _ = writeln!(
+        out,
+        "2. `iam import --concurrency N` of a 20,000-row CSV into a fresh `iam-sandbox`, journal synced per row (batched);"
+    );
+    let _ = writeln!(
+        out,
+        "   the baseline `crates/iam-cli/examples/raw_loop.rs` posts the same bodies with the same concurrency, no"
+    );
+    let _ = writeln!(
+        out,
+        "   journal; wrk posts a unique user per request (`scripts/wrk-unique-users.lua`) for 10 s."
+    );
+    let _ = writeln!(
+        out,
+        "3. `/usr/bin/time -v` peak RSS of `iam import --dry-run` and of a real import into a fresh sandbox."
+    );
+    let _ = writeln!(
+        out,
+        "4. Throwaway crates under `target/bench/`: `cargo tree -e normal` (unique crates, the crate itself included)"
+    );
+    let _ = writeln!(
+        out,
+        "   and `cargo build` from clean (registry already downloaded), one after the other."
+    );
+    let _ = writeln!(
+        out,
+        "5. The built xtask, median of 5 runs, against `xtask --help` (process start-up)."
+    );
     out
 }

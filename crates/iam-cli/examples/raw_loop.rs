@@ -18,14 +18,20 @@ async fn main() {
     };
     let concurrency: usize = concurrency.parse().expect("a number");
     // Bodies prepared before timing, the same bytes the facade would send.
-    let mapper = NexwayClient::new(Connection::new(base_url.as_str()).bearer(token.as_str())).unwrap();
+    let mapper =
+        NexwayClient::new(Connection::new(base_url.as_str()).bearer(token.as_str())).unwrap();
     let mut reader = csv::Reader::from_path(file).expect("the CSV");
     let headers = reader.headers().unwrap().clone();
     let bodies: Vec<Vec<u8>> = reader
         .records()
         .map(|r| {
             let r = r.unwrap();
-            let get = |name: &str| headers.iter().position(|h| h == name).map(|i| r[i].to_owned());
+            let get = |name: &str| {
+                headers
+                    .iter()
+                    .position(|h| h == name)
+                    .map(|i| r[i].to_owned())
+            };
             let user = NewUser {
                 username: get("username"),
                 email: get("email"),

@@ -214,7 +214,11 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     };
     let progress = crate::progress::Progress::start(total, args.dry_run);
 
-    let semaphore = Arc::new(Semaphore::new(concurrency));
+    // Rows in the pipeline (journaled ahead, waiting, in flight, being journaled) and requests in
+    // flight are bounded separately: the journal's fsyncs then overlap other rows' requests
+    // instead of sitting on every row's path. Memory stays bounded by `slots`.
+    let slots = Arc::new(Semaphore::new(concurrency * 4));
+    let sends = Arc::new(Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -230,12 +234,13 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         };
         let permit = tokio::select! {
             _ = &mut ctrl_c => { interrupted = true; break; }
-            permit = semaphore.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
         };
         let shared = shared.clone();
         let progress = progress.clone();
+        let sends = sends.clone();
         tasks.spawn(async move {
-            process(&shared, row).await;
+            process(&shared, row, &sends).await;
             progress.set(shared.counts.done(), Counts::get(&shared.counts.rows));
             drop(permit);
         });
@@ -332,7 +337,8 @@ fn reject(shared: &Shared, line: u64, user: &str, kind: &str, field: Option<&str
     }
 }
 
-async fn process(shared: &Shared, row: Row) {
+/// One row. `sends` bounds the requests in flight; a row holds a permit only while its request is.
+async fn process(shared: &Shared, row: Row, sends: &Semaphore) {
     let c = &shared.counts;
     c.rows.fetch_add(1, Ordering::Relaxed);
     let key = row.key();
@@ -433,7 +439,13 @@ async fn process(shared: &Shared, row: Row) {
     {
         return;
     }
-    let (state, status, reason) = match shared.provider.create_user(&user).await {
+    let permit = sends
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    let result = shared.provider.create_user(&user).await;
+    drop(permit);
+    let (state, status, reason) = match result {
         Ok(created) => {
             c.created.fetch_add(1, Ordering::Relaxed);
             (State::Created, Some(created.status), None)

@@ -13,11 +13,21 @@ use iam_clients::{Connection, NewUser, NexwayClient};
 const ANSWER: &str = r#"{"email":"ada@example.com","firstName":"Ada","lastName":"Lovelace","status":"ENABLED","userName":"ada"}"#;
 
 fn overhead(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let url = runtime.block_on(async {
         let app = Router::new().route(
             "/iam/users",
-            post(|| async { (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], ANSWER) }),
+            post(|| async {
+                (
+                    StatusCode::CREATED,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    ANSWER,
+                )
+            }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -41,7 +51,9 @@ fn overhead(c: &mut Criterion) {
     let endpoint = format!("{url}/iam/users");
 
     let mut group = c.benchmark_group("overhead");
-    group.measurement_time(Duration::from_secs(4)).sample_size(60);
+    group
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(60);
     group.bench_function("raw_reqwest", |b| {
         b.to_async(&runtime).iter(|| async {
             let response = http
@@ -58,7 +70,8 @@ fn overhead(c: &mut Criterion) {
         })
     });
     group.bench_function("facade", |b| {
-        b.to_async(&runtime).iter(|| async { facade.create_user(&user).await.unwrap() })
+        b.to_async(&runtime)
+            .iter(|| async { facade.create_user(&user).await.unwrap() })
     });
     group.finish();
 }
