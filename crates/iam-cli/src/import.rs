@@ -254,7 +254,9 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     while tasks.join_next().await.is_some() {}
     progress.finish();
 
+    let journal_error = shared.journal_error.lock().expect("lock").clone();
     let summary = Summary {
+        journal_error: journal_error.clone(),
         target: description,
         shared: &shared,
         elapsed: started.elapsed(),
@@ -267,10 +269,13 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         Output::Json => crate::print_stdout(&format!("{}\n", summary.json())),
         Output::Text => crate::print_stdout(&summary.text()),
     }
-    if let Some(why) = shared.journal_error.lock().expect("lock").clone() {
-        return Err(Failure::usage(format!(
-            "{why}; the import stopped before sending more rows"
-        )));
+    if let Some(why) = journal_error {
+        // With --output json the summary carries it: stdout holds one JSON object.
+        let message = match args.output {
+            Output::Json => String::new(),
+            Output::Text => format!("{why}; the import stopped before sending more rows"),
+        };
+        return Err(Failure::new(exit::USAGE, message));
     }
     let c = &shared.counts;
     let code = if interrupted {
@@ -502,6 +507,7 @@ async fn process(shared: &Shared, row: Row, sends: &Semaphore) {
 }
 
 struct Summary<'a> {
+    journal_error: Option<String>,
     target: String,
     shared: &'a Shared,
     elapsed: Duration,
@@ -543,6 +549,7 @@ impl Summary<'_> {
             "rows_per_second": self.rate(),
             "journal": self.journal.map(|p| p.display().to_string()),
             "rejects": self.rejects.display().to_string(),
+            "journal_error": self.journal_error.as_ref().map(|why| format!("{why}; the import stopped before sending more rows")),
         })
     }
 

@@ -67,6 +67,7 @@ pub struct Previous {
 /// Reads the journal at `path`, if there is one. A last line cut off by a crash is ignored;
 /// anything else unreadable stops the import.
 pub fn read(path: &Path, target: &str) -> Result<Previous, Failure> {
+    require_regular_file(path)?;
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Previous::default()),
@@ -76,6 +77,7 @@ pub fn read(path: &Path, target: &str) -> Result<Previous, Failure> {
         Failure::usage(format!("journal {}, line {n}: {why}", path.display()))
     };
     let mut previous = Previous::default();
+    // Only a last line can be torn (see `cut_torn_tail`); it is ignored below.
     let mut lines = BufReader::new(file).lines().enumerate().peekable();
     while let Some((i, line)) = lines.next() {
         let n = i + 1;
@@ -111,6 +113,56 @@ pub fn read(path: &Path, target: &str) -> Result<Previous, Failure> {
     Ok(previous)
 }
 
+/// A journal is a regular file (a device such as /dev/full could be read forever), or none yet.
+fn require_regular_file(path: &Path) -> Result<(), Failure> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(Failure::usage(format!(
+            "journal {}: not a regular file; give --journal a file path",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A crash in the middle of a write leaves a last line without its newline. Its batch was never
+/// acknowledged (acknowledgements follow the sync), so no row relied on it: cut it off, so that
+/// records appended now do not follow half a record.
+fn cut_torn_tail(path: &Path) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    // Look back in chunks for the last newline.
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let size = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk[..size])?;
+        if let Some(i) = chunk[..size].iter().rposition(|&b| b == b'\n') {
+            let keep = start + i as u64 + 1;
+            if keep != len {
+                file.set_len(keep)?;
+                file.sync_data()?;
+            }
+            return Ok(());
+        }
+        if start == 0 {
+            // Not one complete line: nothing was ever acknowledged.
+            file.set_len(0)?;
+            return file.sync_data();
+        }
+        end = start;
+    }
+}
+
 /// Appends records; `append` returns once the record is on disk.
 pub struct Writer {
     tx: mpsc::Sender<(Record, tokio::sync::oneshot::Sender<Result<(), String>>)>,
@@ -120,6 +172,8 @@ impl Writer {
     /// Opens (creating it with its header when new) the journal for appending.
     pub fn open(path: &Path, target: &str) -> Result<Self, Failure> {
         let fail = |e: std::io::Error| Failure::usage(format!("journal {}: {e}", path.display()));
+        require_regular_file(path)?;
+        cut_torn_tail(path).map_err(fail)?;
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -157,13 +211,39 @@ impl Writer {
     }
 }
 
+/// Test hook, debug builds only: `IAM_TEST_ABORT_IN_JOURNAL_WRITE=N` writes half of the N-th batch
+/// and aborts the process, as a crash in the middle of a journal write would.
+#[cfg(debug_assertions)]
+fn abort_in_write(batch: u64, file: &mut File, text: &str) {
+    let wanted = std::env::var("IAM_TEST_ABORT_IN_JOURNAL_WRITE")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    if wanted == Some(batch) {
+        let _ = file.write_all(&text.as_bytes()[..text.len() / 2]);
+        let _ = file.sync_data();
+        std::process::abort();
+    }
+}
+
+/// Test hook, debug builds only: `IAM_TEST_JOURNAL_FULL_AT=N` fails the N-th batch and every
+/// later one as a full disk would (ENOSPC).
+fn disk_full_at(batch: u64) -> bool {
+    cfg!(debug_assertions)
+        && std::env::var("IAM_TEST_JOURNAL_FULL_AT")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| batch >= n)
+}
+
 fn write_loop(
     mut file: File,
     rx: mpsc::Receiver<(Record, tokio::sync::oneshot::Sender<Result<(), String>>)>,
     shown: String,
 ) {
     let mut broken: Option<String> = None;
+    let mut batches = 0u64;
     while let Ok(first) = rx.recv() {
+        batches += 1;
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
         let result = match &broken {
@@ -174,9 +254,15 @@ fn write_loop(
                     text.push_str(&serde_json::to_string(record).expect("a record serializes"));
                     text.push('\n');
                 }
-                file.write_all(text.as_bytes())
-                    .and_then(|()| file.sync_data())
-                    .map_err(|e| format!("cannot write the journal {shown}: {e}"))
+                #[cfg(debug_assertions)]
+                abort_in_write(batches, &mut file, &text);
+                let written = if disk_full_at(batches) {
+                    Err(std::io::Error::from_raw_os_error(28)) // ENOSPC, as on a full disk
+                } else {
+                    file.write_all(text.as_bytes())
+                        .and_then(|()| file.sync_data())
+                };
+                written.map_err(|e| format!("cannot write the journal {shown}: {e}"))
             }
         };
         if let Err(why) = &result {

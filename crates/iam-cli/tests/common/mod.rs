@@ -92,7 +92,10 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // IAM_KEEP_TEST_DIRS=1 keeps the files of a failed test for a look.
+        if std::env::var_os("IAM_KEEP_TEST_DIRS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
