@@ -44,7 +44,8 @@ async fn entrust_error_body_is_surfaced() {
     let body = json!({"errorCode": "user_exists", "errorMessage": "User john already exists"});
     let server = CannedServer::start(vec![json_response("400 Bad Request", &body)]).await;
     let client = entrust_idaas::Client::new(&server.url, TOKEN).unwrap();
-    let err = client.create_user(&Default::default()).await.unwrap_err();
+    let body = serde_json::from_value(fixture("entrust-idaas.request.json")).unwrap();
+    let err = client.create_user(&body).await.unwrap_err();
     let entrust_idaas::Error::ErrorResponse(answer) = err else {
         panic!("{err:?}")
     };

@@ -485,14 +485,15 @@ alias Entrust adds for the user ID itself).*/
     }
     /**The body of a create-user request: every field of the seed's sample request. The seed says
 the body "must contain all the fields mentioned in the example that are configured as
-mandatory"; which ones are mandatory is a per-account setting, so none is `required` here.
-`null` in the sample (`externalId`, `externalSource`) makes a field nullable.*/
+mandatory"; which ones are mandatory is a per-account setting, so only `userId` is
+`required` here: it identifies the user (Entrust adds a `USERID` alias for it), the sample
+sends it, and a create without it cannot succeed. `null` in the sample (`externalId`,
+`externalSource`) makes a field nullable.*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct UserParms {
@@ -548,12 +549,73 @@ mandatory"; which ones are mandatory is a per-account setting, so none is `requi
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
         pub user_attribute_values: ::std::vec::Vec<::serde_json::Value>,
-        ///The user ID (the name the user signs in with).
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub user_id: ::std::option::Option<::std::string::String>,
+        ///The user ID (the name the user signs in with); required, not empty.
+        #[serde(rename = "userId")]
+        pub user_id: UserParmsUserId,
+    }
+    ///The user ID (the name the user signs in with); required, not empty.
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct UserParmsUserId(::std::string::String);
+    impl ::std::ops::Deref for UserParmsUserId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserParmsUserId> for ::std::string::String {
+        fn from(value: UserParmsUserId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UserParmsUserId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UserParmsUserId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UserParmsUserId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserParmsUserId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
     /**The user's state. The sample shows `ACTIVE`; `INACTIVE` is the other state Entrust's
 reference lists.*/

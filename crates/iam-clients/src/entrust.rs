@@ -69,8 +69,10 @@ impl EntrustClient {
         if let Some(email) = given(&user.email) {
             check_email(KIND, email)?;
         }
+        let user_id = types::UserParmsUserId::try_from(user_id)
+            .map_err(|e| Error::invalid(KIND, "username", e.to_string()))?;
         Ok(types::UserParms {
-            user_id: Some(user_id.to_owned()),
+            user_id,
             email: given(&user.email).map(str::to_owned),
             first_name: given(&user.first_name).map(str::to_owned),
             last_name: given(&user.last_name).map(str::to_owned),
@@ -83,7 +85,11 @@ impl EntrustClient {
                     types::UserState::Inactive
                 }
             }),
-            ..Default::default()
+            locale: None,
+            external_id: None,
+            external_source: None,
+            user_aliases: vec![],
+            user_attribute_values: vec![],
         })
     }
 
@@ -119,11 +125,12 @@ impl EntrustClient {
         Ok(CreatedUser {
             provider: KIND,
             id: created.answer.as_ref().map(|u| u.id.to_string()),
-            username: created
-                .answer
-                .as_ref()
-                .map(|u| u.user_id.clone())
-                .or(request.user_id),
+            username: Some(
+                created
+                    .answer
+                    .as_ref()
+                    .map_or_else(|| String::clone(&request.user_id), |u| u.user_id.clone()),
+            ),
             status: created.status,
             answer: created.answer.map(|u| ProviderAnswer::Entrust(Box::new(u))),
             attempts: created.attempts,

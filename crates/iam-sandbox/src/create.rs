@@ -122,11 +122,8 @@ pub(crate) fn entrust(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Cr
     use entrust_idaas::types::{User, UserAlias, UserAliasType, UserParms, UserState};
     let provider = Provider::Entrust;
     let params: UserParms = decode(provider, body, "UserParms")?;
-    let user_id = params
-        .user_id
-        .clone()
-        .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| Refusal::bad_request(provider, "userId is required"))?;
+    // The spec requires a non-empty userId; decoding into UserParms checked it.
+    let user_id = String::clone(&params.user_id);
     let id = sandbox.new_uuid();
     let mut aliases: Vec<UserAlias> = params
         .user_aliases

@@ -182,7 +182,20 @@ async fn entrust_refusals_and_conflicts() {
     );
     let missing = post(&router, ENTRUST, "acme.x.y", json!({"email": "a@b.c"})).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
-    assert_eq!(missing.json()["errorMessage"], "userId is required");
+    assert!(
+        missing.json()["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `userId`"),
+        "{}",
+        missing.json()
+    );
+    let empty = post(&router, ENTRUST, "acme.x.y", json!({"userId": ""})).await;
+    assert_eq!(
+        empty.status,
+        StatusCode::BAD_REQUEST,
+        "the spec's minLength: 1"
+    );
 
     assert_eq!(
         post(
