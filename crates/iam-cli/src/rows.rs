@@ -288,3 +288,70 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn read_csv(bytes: Vec<u8>) -> Option<Vec<Row>> {
+        csv_rows(Box::new(std::io::Cursor::new(bytes)))
+            .ok()
+            .map(Iterator::collect)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any bytes: the header is refused, or every row is a user or a reason, on a line after
+        /// the header, in order (a lone `\r` ends a record but not a line: lines may repeat).
+        /// Never a panic.
+        #[test]
+        fn csv_reader_takes_any_bytes(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let mut input = b"username,email,enabled,roles,attr.k\n".to_vec();
+            input.extend(body);
+            if let Some(rows) = read_csv(input) {
+                let mut last = 1;
+                for row in rows {
+                    prop_assert!(row.line >= last || row.line == 0, "line {} after {last}", row.line);
+                    last = row.line.max(last);
+                    if let Err(reason) = &row.user {
+                        prop_assert!(!reason.is_empty());
+                    }
+                }
+            }
+        }
+
+        /// Any text in CSV's alphabet, header included.
+        #[test]
+        fn csv_reader_takes_any_csv_like_text(text in "[a-z_.,;\"\n 0-9@-]{0,300}") {
+            let _ = read_csv(text.into_bytes());
+        }
+
+        /// Any bytes as JSONL: one row per non-blank line, each a user or a reason naming a column.
+        #[test]
+        fn jsonl_reader_takes_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let lines = String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()).count();
+            let rows: Vec<Row> = jsonl_rows(Box::new(std::io::Cursor::new(bytes))).collect();
+            prop_assert!(rows.len() <= lines + 1);
+            for row in rows {
+                if let Err(reason) = &row.user {
+                    prop_assert!(!reason.is_empty());
+                }
+            }
+        }
+
+        /// Rows built from a valid user, with any one character changed.
+        #[test]
+        fn jsonl_reader_takes_mutated_users(at in 0usize..120, with in any::<char>()) {
+            let mut line: Vec<char> = r#"{"username":"ada","email":"a@x.io","enabled":true,"roles":["r"],"attributes":{"k":1},"password":"p"}"#.chars().collect();
+            let at = at % line.len();
+            line[at] = with;
+            let text: String = line.into_iter().collect();
+            let lines = text.lines().count();
+            let rows: Vec<Row> = jsonl_rows(Box::new(std::io::Cursor::new(text.into_bytes()))).collect();
+            prop_assert!(rows.len() <= lines, "{} rows from {lines} lines", rows.len());
+        }
+    }
+}
