@@ -1,31 +1,13 @@
 //! `iam`: create users on Entrust IDaaS, mID Provider and Nexway IAM from the command line.
 //! See `iam --help`; exit codes are listed in `iam create-user --help`.
 
-mod cli;
-mod create;
-mod demo;
-mod exit;
-mod import;
-mod journal;
-mod progress;
-mod rows;
-mod target;
-
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, Output};
-use crate::exit::Failure;
-
-/// Writes to stdout; a closed pipe (`iam ... | head`) is not an error.
-pub fn print_stdout(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush());
-}
+use iam_cli::cli::{Cli, Command, Output};
+use iam_cli::exit::{self, Failure};
+use iam_cli::{create, demo, import, print_stdout};
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
