@@ -5,7 +5,8 @@
 use iam_clients::{
     Connection, EntrustClient, IdentityProvider, MidClient, NewUser, NexwayClient, RetryPolicy,
 };
-use iam_tests::CannedServer;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -109,31 +110,109 @@ fn check(
     Ok(())
 }
 
+/// One loopback server answering every request with the current answer, and the four clients,
+/// made once for all cases (so a long run costs requests, not set-up).
+struct Harness {
+    runtime: tokio::runtime::Runtime,
+    answer: Arc<Mutex<String>>,
+    clients: Vec<Box<dyn IdentityProvider>>,
+}
+
+fn harness() -> &'static Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let answer = Arc::new(Mutex::new(String::new()));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let current = answer.clone();
+        runtime.spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let raw = current.lock().unwrap().clone();
+                tokio::spawn(async move {
+                    // Read the request head and its body (content-length), then answer.
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                            let length = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            if buf.len() >= end + 4 + length {
+                                break;
+                            }
+                        }
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let _ = socket.write_all(raw.as_bytes()).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        let url = format!("http://{addr}");
+        let connection = || {
+            Connection::new(&url)
+                .bearer("tok")
+                .retry(RetryPolicy::none())
+        };
+        let tenant = || {
+            Connection::new(format!("http://acme.sandbox.localhost:{}", addr.port()))
+                .resolve("acme.sandbox.localhost", addr)
+                .bearer("tok")
+                .retry(RetryPolicy::none())
+        };
+        let clients: Vec<Box<dyn IdentityProvider>> = vec![
+            Box::new(EntrustClient::new(connection()).unwrap()),
+            Box::new(MidClient::ssms(tenant()).unwrap()),
+            Box::new(MidClient::shift(connection(), "acme").unwrap()),
+            Box::new(NexwayClient::new(connection()).unwrap()),
+        ];
+        Harness {
+            runtime,
+            answer,
+            clients,
+        }
+    })
+}
+
+/// Cases per run: 48 in CI; `IAM_PROPTEST_CASES=N` for a long run.
+fn cases() -> u32 {
+    std::env::var("IAM_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn any_answer_becomes_a_created_user_or_an_error_with_its_status(answer in answer()) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
-            let server = CannedServer::start(vec![raw(&answer); 4]).await;
-            let connection = || Connection::new(&server.url).bearer("tok").retry(RetryPolicy::none());
-            let port = server.url.rsplit(':').next().unwrap().to_owned();
-            let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-            let tenant = || Connection::new(format!("http://acme.sandbox.localhost:{port}")).resolve("acme.sandbox.localhost", addr).bearer("tok").retry(RetryPolicy::none());
-            let clients: Vec<Box<dyn IdentityProvider>> = vec![
-                Box::new(EntrustClient::new(connection()).unwrap()),
-                Box::new(MidClient::ssms(tenant()).unwrap()),
-                Box::new(MidClient::shift(connection(), "acme").unwrap()),
-                Box::new(NexwayClient::new(connection()).unwrap()),
-            ];
-            let mut entrust_user = user();
-            entrust_user.password = None;
-            for (i, client) in clients.iter().enumerate() {
-                let user = if i == 0 { &entrust_user } else { &user() };
-                check(&answer, client.create_user(user).await)?;
-            }
-            Ok::<(), TestCaseError>(())
-        })?;
+        let harness = harness();
+        *harness.answer.lock().unwrap() = raw(&answer);
+        let mut entrust_user = user();
+        entrust_user.password = None;
+        let other_user = user();
+        for (i, client) in harness.clients.iter().enumerate() {
+            let user = if i == 0 { &entrust_user } else { &other_user };
+            let outcome = harness.runtime.block_on(client.create_user(user));
+            check(&answer, outcome)?;
+        }
     }
 }
