@@ -342,6 +342,30 @@ fn reject(shared: &Shared, line: u64, user: &str, kind: &str, field: Option<&str
     }
 }
 
+/// A row that is invalid: counted, listed in the rejects file and journaled `rejected` (never
+/// sent, so a re-run checks it again).
+async fn reject_invalid(
+    shared: &Shared,
+    line: u64,
+    key: String,
+    kind: &str,
+    field: Option<&str>,
+    reason: String,
+) {
+    shared.counts.rejected.fetch_add(1, Ordering::Relaxed);
+    reject(shared, line, &key, kind, field, &reason);
+    if !shared.dry_run {
+        let record_ = Record {
+            line,
+            user: key,
+            state: State::Rejected,
+            status: None,
+            reason: Some(reason),
+        };
+        record(shared, record_).await;
+    }
+}
+
 /// One row. `sends` bounds the requests in flight; a row holds a permit only while its request is.
 async fn process(shared: &Shared, row: Row, sends: &Semaphore) {
     let c = &shared.counts;
@@ -352,22 +376,7 @@ async fn process(shared: &Shared, row: Row, sends: &Semaphore) {
         Ok(user) => user,
         Err(reason) => {
             let reason = format!("line {line}: {reason}");
-            c.rejected.fetch_add(1, Ordering::Relaxed);
-            reject(shared, line, &key, "invalid input", None, &reason);
-            if !shared.dry_run {
-                record(
-                    shared,
-                    Record {
-                        line,
-                        user: key,
-                        state: State::Rejected,
-                        status: None,
-                        reason: Some(reason),
-                    },
-                )
-                .await;
-            }
-            return;
+            return reject_invalid(shared, line, key, "invalid input", None, reason).await;
         }
     };
     // What an earlier run did with this line (a row rejected as invalid was never sent: check it
@@ -407,23 +416,8 @@ async fn process(shared: &Shared, row: Row, sends: &Semaphore) {
         }
     }
     if let Err(e) = shared.provider.validate(&user) {
-        c.rejected.fetch_add(1, Ordering::Relaxed);
         let reason = format!("line {line}: {e}");
-        reject(shared, line, &key, e.kind().as_str(), e.field(), &reason);
-        if !shared.dry_run {
-            record(
-                shared,
-                Record {
-                    line,
-                    user: key,
-                    state: State::Rejected,
-                    status: None,
-                    reason: Some(reason),
-                },
-            )
-            .await;
-        }
-        return;
+        return reject_invalid(shared, line, key, e.kind().as_str(), e.field(), reason).await;
     }
     if shared.dry_run {
         c.valid.fetch_add(1, Ordering::Relaxed);
