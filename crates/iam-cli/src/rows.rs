@@ -184,15 +184,10 @@ fn redact_row_secrets(line: &str, mut message: String) -> String {
         secrets.push(password.clone());
     }
     if let Some(serde_json::Value::Object(attributes)) = row.get("attributes") {
-        let secret_name = |k: &str| {
-            ["password", "secret", "code", "token"]
-                .iter()
-                .any(|s| k.to_ascii_lowercase().contains(s))
-        };
         secrets.extend(
             attributes
                 .iter()
-                .filter(|(k, _)| secret_name(k))
+                .filter(|(k, _)| iam_clients::is_secret_attribute(k))
                 .map(|(_, v)| v.clone()),
         );
     }

@@ -76,7 +76,7 @@ pub use auth::ClientCredentials;
 pub use connection::{Connection, RetryPolicy};
 pub use error::{Error, ErrorKind};
 pub use iam_core::{Auth, SecretString, StaticToken, TokenSource};
-pub use user::{CreatedUser, NewUser, NewUserBuilder, ProviderAnswer};
+pub use user::{CreatedUser, NewUser, NewUserBuilder, ProviderAnswer, is_secret_attribute};
 
 #[cfg(feature = "entrust")]
 pub use entrust::EntrustClient;

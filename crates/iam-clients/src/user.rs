@@ -70,8 +70,14 @@ pub struct NewUser {
     pub attributes: BTreeMap<String, Value>,
 }
 
-/// Whether an attribute's value is a secret by its name.
-pub(crate) fn is_secret_attribute(name: &str) -> bool {
+/// Whether an attribute's value is a secret by its name (it holds `password`, `secret`, `code`
+/// or `token`, e.g. `digitaniumActivationCode`): such values never print.
+///
+/// ```
+/// assert!(iam_clients::is_secret_attribute("digitaniumActivationCode"));
+/// assert!(!iam_clients::is_secret_attribute("digitaniumUserIdOnboardingType"));
+/// ```
+pub fn is_secret_attribute(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     ["password", "secret", "code", "token"]
         .iter()
