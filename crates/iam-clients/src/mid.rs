@@ -59,14 +59,7 @@ impl MidClient {
                     .ok()
                     .and_then(|u| u.host_str().map(str::to_owned))
                     .unwrap_or_default();
-                let tenant = match host.split_once('.') {
-                    Some((first, _))
-                        if host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('[') =>
-                    {
-                        first
-                    }
-                    _ => "",
-                };
+                let tenant = iam_core::base_url::tenant_label(&host).unwrap_or_default();
                 if tenant.is_empty() {
                     return Err(Error::new(
                         ErrorKind::Config,

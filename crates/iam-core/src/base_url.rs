@@ -77,6 +77,27 @@ pub fn host_name<'a>(name: &'static str, value: &'a str) -> Result<&'a str, Conf
         })
 }
 
+/// The tenant a host name carries in its first label, as mID's SSMS URL
+/// (`https://{tenant}.{hostname}`) and Entrust's account URL do: the first label of a name with
+/// several labels (`acme.mid.example.com` -> `acme`). `None` for an IP address or a single
+/// label (`localhost`). `host` has no port.
+///
+/// ```
+/// use iam_core::base_url::tenant_label;
+/// assert_eq!(tenant_label("acme.sandbox.localhost"), Some("acme"));
+/// assert_eq!(tenant_label("127.0.0.1"), None);
+/// assert_eq!(tenant_label("[::1]"), None);
+/// assert_eq!(tenant_label("localhost"), None);
+/// ```
+pub fn tenant_label(host: &str) -> Option<&str> {
+    if host.starts_with('[') || host.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    host.split_once('.')
+        .map(|(first, _)| first)
+        .filter(|first| !first.is_empty())
+}
+
 /// Whether the URL's host is a loopback address or `localhost`.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {

@@ -82,11 +82,8 @@ pub fn tenant_from_host(headers: &HeaderMap) -> String {
         }
         _ => host,
     };
-    let is_ip = name.starts_with('[') || name.parse::<std::net::IpAddr>().is_ok();
-    match name.split_once('.') {
-        Some((first, _)) if !is_ip && !first.is_empty() => first.to_ascii_lowercase(),
-        _ => "default".to_owned(),
-    }
+    iam_core::base_url::tenant_label(name)
+        .map_or_else(|| "default".to_owned(), str::to_ascii_lowercase)
 }
 
 /// Every create route: fault, latency, auth, body, spec check, conflict, store, answer.
