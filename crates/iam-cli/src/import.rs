@@ -207,10 +207,12 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         stop: AtomicBool::new(false),
         journal_error: Mutex::new(None),
     });
-    let total = if from_stdin {
-        None
-    } else {
-        count_lines(&args.file, format)
+    let total = || {
+        if from_stdin {
+            None
+        } else {
+            count_lines(&args.file, format)
+        }
     };
     let progress = crate::progress::Progress::start(total, args.dry_run);
 
@@ -241,7 +243,7 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         let sends = sends.clone();
         tasks.spawn(async move {
             process(&shared, row, &sends).await;
-            progress.set(shared.counts.done(), Counts::get(&shared.counts.rows));
+            progress.set(shared.counts.done());
             drop(permit);
         });
     }

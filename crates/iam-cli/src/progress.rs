@@ -15,16 +15,17 @@ enum Inner {
     Lines {
         started: Instant,
         last: Mutex<Instant>,
-        total: Option<u64>,
         verb: &'static str,
     },
 }
 
 impl Progress {
-    pub fn start(total: Option<u64>, dry_run: bool) -> Self {
+    /// A bar on a terminal (its length from `total`, called only then: counting reads the file),
+    /// else a line every 5 s.
+    pub fn start(total: impl FnOnce() -> Option<u64>, dry_run: bool) -> Self {
         let verb = if dry_run { "checked" } else { "done" };
         let inner = if crate::import::stderr_is_terminal() {
-            let bar = match total {
+            let bar = match total() {
                 Some(total) => {
                     ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
                         .with_style(
@@ -47,7 +48,6 @@ impl Progress {
             Inner::Lines {
                 started: Instant::now(),
                 last: Mutex::new(Instant::now()),
-                total,
                 verb,
             }
         };
@@ -56,22 +56,20 @@ impl Progress {
         }
     }
 
-    /// `done` rows finished of `seen` read so far.
-    pub fn set(&self, done: u64, _seen: u64) {
+    /// `done` rows finished so far.
+    pub fn set(&self, done: u64) {
         match &*self.inner {
             Inner::Bar(bar) => bar.set_position(done),
             Inner::Lines {
                 started,
                 last,
-                total,
                 verb,
             } => {
                 let mut last = last.lock().expect("lock");
                 if last.elapsed() >= Duration::from_secs(5) {
                     *last = Instant::now();
                     let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                    let of = total.map(|t| format!("/{t}")).unwrap_or_default();
-                    eprintln!("progress: {done}{of} rows {verb} ({rate:.0} rows/s)");
+                    eprintln!("progress: {done} rows {verb} ({rate:.0} rows/s)");
                 }
             }
         }
