@@ -53,6 +53,8 @@ impl TokenSource for StaticToken {
 #[derive(Clone)]
 pub struct Auth {
     source: Arc<dyn TokenSource>,
+    /// `false` for [`Auth::none`]: no `Authorization` header at all.
+    sends_token: bool,
 }
 
 impl Auth {
@@ -60,6 +62,17 @@ impl Auth {
     pub fn new(source: impl TokenSource) -> Self {
         Self {
             source: Arc::new(source),
+            sends_token: true,
+        }
+    }
+
+    /// No credentials: requests carry no `Authorization` header (still checked against the
+    /// transport policy). For the one kind of call that takes no token: a vendor's token
+    /// endpoint, where the credentials are in the body.
+    pub fn none() -> Self {
+        Self {
+            source: Arc::new(NoToken),
+            sends_token: false,
         }
     }
 
@@ -76,7 +89,24 @@ impl Auth {
 
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Auth(Bearer ***)")
+        f.write_str(if self.sends_token {
+            "Auth(Bearer ***)"
+        } else {
+            "Auth(none)"
+        })
+    }
+}
+
+/// The source behind [`Auth::none`]: asking it for a token is a mistake of ours, said plainly.
+struct NoToken;
+
+impl TokenSource for NoToken {
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(async {
+            Err(AuthError::Refused(
+                "this client was built without credentials (Auth::none)".to_owned(),
+            ))
+        })
     }
 }
 
@@ -130,6 +160,9 @@ pub const PROGENITOR_VERSION_HEADER: HeaderName = HeaderName::from_static("api-v
 pub async fn authorize(auth: &Auth, request: &mut reqwest::Request) -> Result<(), AuthError> {
     base_url::check(request.url()).map_err(AuthError::Insecure)?;
     request.headers_mut().remove(PROGENITOR_VERSION_HEADER);
+    if !auth.sends_token {
+        return Ok(());
+    }
     let token = auth.source.token().await?;
     let value = bearer_value(&token)?;
     request.headers_mut().insert(AUTHORIZATION, value);
@@ -183,6 +216,17 @@ mod tests {
         let err = authorize(&Auth::new(Panics), &mut req).await.unwrap_err();
         assert!(matches!(err, AuthError::Insecure(_)), "{err}");
         assert!(!req.headers().contains_key(AUTHORIZATION));
+    }
+
+    #[tokio::test]
+    async fn auth_none_sends_no_authorization_but_still_checks_the_url() {
+        let mut req = request("https://acme.us.trustedauth.com/api/web/v1/adminapi/authenticate");
+        authorize(&Auth::none(), &mut req).await.unwrap();
+        assert!(!req.headers().contains_key(AUTHORIZATION));
+        assert!(!req.headers().contains_key("api-version"));
+        let mut req = request("http://acme.example.com/api/web/v1/adminapi/authenticate");
+        let err = authorize(&Auth::none(), &mut req).await.unwrap_err();
+        assert!(matches!(err, AuthError::Insecure(_)), "{err}");
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! - [`observe`]: the post-response hook, which records the answer's HTTP status for the caller
 //!   (progenitor's decoding errors do not carry it, and a 2xx with an unreadable body means the
 //!   user *was* created).
+//! - [`Open`]: how an answer's enum value is typed: a documented value stays typed, one the
+//!   vendor adds later is kept as a string instead of failing the whole answer.
 //! - [`HttpOptions`]: a `reqwest` client on rustls (ring), with timeouts, extra trusted
 //!   certificates and redirects switched off (a create call is not to be replayed elsewhere, and
 //!   the token must not follow a redirect).
@@ -26,11 +28,13 @@ pub mod base_url;
 mod error;
 mod http;
 pub mod observe;
+mod open;
 mod secret;
 
 pub use auth::{Auth, AuthError, StaticToken, TokenFuture, TokenSource, authorize};
 pub use error::ConfigError;
 pub use http::HttpOptions;
+pub use open::Open;
 pub use secret::SecretString;
 
 /// The one way the provider crates build a generated client: checks `base_url` against the
