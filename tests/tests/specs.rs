@@ -103,7 +103,7 @@ fn documented_enums_refuse_other_values() {
     )));
     assert!(refuses::<mid_provider::types::CredentialType>(json!("otp")));
     assert!(refuses::<nexway_iam::types::UserStatus>(json!("LOCKED")));
-    assert!(refuses::<entrust_idaas::types::UserState>(json!("DELETED")));
+    assert!(refuses::<entrust_idaas::types::State>(json!("DELETED")));
     assert!(refuses::<entrust_idaas::types::UserAliasType>(json!(
         "NICKNAME"
     )));

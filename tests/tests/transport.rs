@@ -31,7 +31,7 @@ async fn entrust_sends_the_documented_request_and_decodes_the_user() {
     let body: entrust_idaas::types::UserParms =
         serde_json::from_value(fixture("entrust-idaas.request.json")).unwrap();
     let user = client.create_user(&body).await.unwrap().into_inner();
-    assert_eq!(user.user_id, "john");
+    assert_eq!(user.user_id.as_deref(), Some("john"));
 
     let req = server.next_request().await.unwrap();
     assert_eq!(req.request_line, "POST /api/web/v3/users HTTP/1.1");
@@ -139,7 +139,10 @@ async fn nexway_created_and_bodiless_refusal() {
 
     let user = client.create_user(&body).await.unwrap();
     assert_eq!(user.status(), 201);
-    assert_eq!(user.status, Some(nexway_iam::types::UserStatus::Enabled));
+    assert_eq!(
+        user.status,
+        Some(nexway_iam::types::UserStatus::Enabled.into())
+    );
     let req = server.next_request().await.unwrap();
     assert_eq!(req.request_line, "POST /iam/users HTTP/1.1");
     assert_authorized_without_api_version(&req);

@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod codegen;
+pub mod liberal;
 pub mod providers;
 pub mod spec;
 

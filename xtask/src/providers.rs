@@ -1,6 +1,6 @@
 //! The providers and the generator settings: the one place to change how a client is generated.
 
-use progenitor::{GenerationSettings, InterfaceStyle, TagStyle, TypeImpl};
+use progenitor::{CrateVers, GenerationSettings, InterfaceStyle, TagStyle, TypeImpl};
 use quote::quote;
 use schemars::schema::{InstanceType, SchemaObject, SingleOrVec};
 
@@ -50,7 +50,9 @@ pub const PROVIDERS: &[Provider] = &[
 ///   runs after every answer, so callers learn the status even when the body does not decode;
 /// - every type also derives `schemars::JsonSchema`;
 /// - maps are `BTreeMap`, so output and serialization order are deterministic;
-/// - a `format: password` string is an `iam_core::SecretString`, which never prints.
+/// - a `format: password` string is an `iam_core::SecretString`, which never prints;
+/// - an answer's enum is an `iam_core::Open` (see [`crate::liberal`], which writes the
+///   `x-rust-type` extensions this setting lets typify honour).
 pub fn generation_settings() -> GenerationSettings {
     let mut settings = GenerationSettings::new();
     settings
@@ -61,6 +63,11 @@ pub fn generation_settings() -> GenerationSettings {
         .with_post_hook(quote!(::iam_core::observe::record_status))
         .with_derive("schemars::JsonSchema")
         .with_map_type("::std::collections::BTreeMap")
+        .with_crate(
+            crate::liberal::OPEN_CRATE,
+            CrateVers::parse(crate::liberal::OPEN_CRATE_VERSION).expect("a semver version"),
+            None,
+        )
         .with_conversion(
             password_schema(false),
             "::iam_core::SecretString",

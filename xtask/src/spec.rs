@@ -42,7 +42,8 @@ pub fn load(path: &Path, display_name: &str) -> Result<OpenAPI, SpecError> {
     parse(&text, display_name)
 }
 
-/// Parses and checks a spec's text.
+/// Parses and checks a spec's text, and returns it as the generator reads it (answers read
+/// liberally: see [`crate::liberal`]).
 pub fn parse(text: &str, display_name: &str) -> Result<OpenAPI, SpecError> {
     let fail = |message: String| SpecError {
         spec: display_name.to_owned(),
@@ -51,7 +52,7 @@ pub fn parse(text: &str, display_name: &str) -> Result<OpenAPI, SpecError> {
     };
     let yaml: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(text).map_err(|e| fail(format!("not valid YAML: {e}")))?;
-    let json: Value =
+    let mut json: Value =
         serde_json::to_value(&yaml).map_err(|e| fail(format!("not representable as JSON: {e}")))?;
 
     match json.get("openapi").and_then(Value::as_str) {
@@ -68,6 +69,7 @@ pub fn parse(text: &str, display_name: &str) -> Result<OpenAPI, SpecError> {
         operation: operation_at(&json, &ptr),
         message: format!("unknown $ref `{reference}` at `{}`", ptr.join("/")),
     })?;
+    crate::liberal::read_answers_liberally(&mut json).map_err(fail)?;
     let spec: OpenAPI = serde_json::from_value(json)
         .map_err(|e| fail(format!("not an OpenAPI 3.0 document: {e}")))?;
     check_operations(&spec, display_name)?;

@@ -46,6 +46,12 @@ impl Client {
         iam_core::connect(base_url, auth, http, generated::Client::new_with_client).map(Self)
     }
 
+    /// A client that sends no token, for [`Client::authenticate_admin_api`] (the call that gets
+    /// one). Any other call through it is refused by Entrust with 401.
+    pub fn unauthenticated(base_url: &str, http: &HttpOptions) -> Result<Self, ConfigError> {
+        Self::with_options(base_url, Auth::none(), http)
+    }
+
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         self.0.baseurl()
@@ -60,5 +66,61 @@ impl Client {
         body: &types::UserParms,
     ) -> Result<ResponseValue<types::User>, Error<types::ErrorInfo>> {
         self.0.create_user(body).await
+    }
+
+    /// `POST /api/web/v1/adminapi/authenticate`: an Administration API application's id and
+    /// shared secret for an auth token (`authToken`, a [`SecretString`]) and its
+    /// `expirationTime`. Call it on a [`Client::unauthenticated`] client. A wrong secret is an
+    /// [`Error::ErrorResponse`] with status 401.
+    pub async fn authenticate_admin_api(
+        &self,
+        body: &types::AdminApiAuthentication,
+    ) -> Result<ResponseValue<types::AdminApiAuthenticationResult>, Error<types::ErrorInfo>> {
+        self.0.authenticate_admin_api(body).await
+    }
+}
+
+impl types::UserParms {
+    /// A request creating the user `user_id` with nothing else set; set the other fields with
+    /// struct update syntax:
+    ///
+    /// ```
+    /// use entrust_idaas::types::{State, UserParms};
+    /// let user = UserParms {
+    ///     email: Some("johnsmith@organization.com".into()),
+    ///     state: Some(State::Active),
+    ///     ..UserParms::new("john").unwrap()
+    /// };
+    /// assert_eq!(user.user_id.as_str(), "john");
+    /// assert!(UserParms::new("").is_err()); // Entrust requires a user ID
+    /// ```
+    pub fn new(user_id: &str) -> Result<Self, types::error::ConversionError> {
+        Ok(Self {
+            user_id: user_id.parse()?,
+            apply_grace_period: None,
+            email: None,
+            email_verification: None,
+            external_id: None,
+            external_source: None,
+            first_name: None,
+            groups: vec![],
+            last_name: None,
+            locale: None,
+            lock: None,
+            mobile: None,
+            oauth_roles: vec![],
+            organizations: vec![],
+            phone: None,
+            preferred_otp_delivery: None,
+            preferred_otp_delivery_contact_attributes: Default::default(),
+            registration_required: None,
+            security_id: None,
+            state: None,
+            user_aliases: vec![],
+            user_attribute_values: vec![],
+            user_extra_attributes: vec![],
+            user_principal_name: None,
+            verification_required: None,
+        })
     }
 }

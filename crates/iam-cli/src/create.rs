@@ -84,25 +84,33 @@ pub fn created_json(created: &CreatedUser) -> Value {
 pub fn describe_answer(created: &CreatedUser) -> String {
     match &created.answer {
         Some(ProviderAnswer::Entrust(user)) => format!(
-            "Entrust user {} ({}), state {:?}, {} alias(es)",
-            user.user_id,
-            user.id,
-            user.state,
-            user.user_aliases.len()
+            "Entrust user {} (id {}), state {}, {} alias(es)",
+            shown(user.user_id.as_ref()),
+            shown(user.id.as_ref()),
+            shown(user.state.as_ref()),
+            user.user_aliases.as_ref().map_or(0, Vec::len)
         ),
         Some(ProviderAnswer::Mid(answer)) => format!(
             "subSystem {:?}, status {:?}: {:?}",
             answer.sub_system, answer.status, answer.message
         ),
         Some(ProviderAnswer::Nexway(user)) => format!(
-            "Nexway user {:?} <{:?}>, status {:?}",
-            user.user_name, user.email, user.status
+            "Nexway user {} <{}> (id {}), status {}",
+            shown(user.user_name.as_ref()),
+            shown(user.email.as_ref()),
+            shown(user.id.as_ref()),
+            shown(user.status.as_ref())
         ),
         None => {
             "the provider answered success with an unreadable body; the user was created".to_owned()
         }
         Some(_) => "an answer".to_owned(),
     }
+}
+
+/// A value of an answer for people; `-` when the answer left it out.
+fn shown(value: Option<&impl std::fmt::Display>) -> String {
+    value.map_or_else(|| "-".to_owned(), ToString::to_string)
 }
 
 pub async fn run(args: CreateUser) -> Result<(), Failure> {

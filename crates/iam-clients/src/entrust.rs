@@ -69,10 +69,9 @@ impl EntrustClient {
         if let Some(email) = given(&user.email) {
             check_email(KIND, email)?;
         }
-        let user_id = types::UserParmsUserId::try_from(user_id)
+        let base = types::UserParms::new(user_id)
             .map_err(|e| Error::invalid(KIND, "username", e.to_string()))?;
         Ok(types::UserParms {
-            user_id,
             email: given(&user.email).map(str::to_owned),
             first_name: given(&user.first_name).map(str::to_owned),
             last_name: given(&user.last_name).map(str::to_owned),
@@ -80,16 +79,12 @@ impl EntrustClient {
             mobile: given(&user.mobile).map(str::to_owned),
             state: user.enabled.map(|on| {
                 if on {
-                    types::UserState::Active
+                    types::State::Active
                 } else {
-                    types::UserState::Inactive
+                    types::State::Inactive
                 }
             }),
-            locale: None,
-            external_id: None,
-            external_source: None,
-            user_aliases: vec![],
-            user_attribute_values: vec![],
+            ..base
         })
     }
 
@@ -124,12 +119,18 @@ impl EntrustClient {
         .await?;
         Ok(CreatedUser {
             provider: KIND,
-            id: created.answer.as_ref().map(|u| u.id.to_string()),
+            id: created
+                .answer
+                .as_ref()
+                .and_then(|u| u.id.clone())
+                .filter(|id| !id.trim().is_empty())
+                .or(created.unread_id),
             username: Some(
                 created
                     .answer
                     .as_ref()
-                    .map_or_else(|| String::clone(&request.user_id), |u| u.user_id.clone()),
+                    .and_then(|u| u.user_id.clone())
+                    .unwrap_or_else(|| String::clone(&request.user_id)),
             ),
             status: created.status,
             answer: created.answer.map(|u| ProviderAnswer::Entrust(Box::new(u))),

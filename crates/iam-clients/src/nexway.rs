@@ -109,7 +109,12 @@ impl NexwayClient {
         .await?;
         Ok(CreatedUser {
             provider: KIND,
-            id: None,
+            id: created
+                .answer
+                .as_ref()
+                .and_then(|u| u.id.clone())
+                .filter(|id| !id.trim().is_empty())
+                .or(created.unread_id),
             username: created
                 .answer
                 .as_ref()

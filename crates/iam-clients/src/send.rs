@@ -28,11 +28,14 @@ pub(crate) struct Created<T> {
     pub status: u16,
     pub answer: Option<T>,
     pub attempts: u32,
+    /// When the answer did not decode as the spec's type: the `id` its JSON holds, if any.
+    pub unread_id: Option<String>,
 }
 
 enum Failure {
-    /// A 2xx whose body could not be read: the user was created.
-    CreatedUnreadable(u16),
+    /// A 2xx whose body could not be read as the spec's type: the user was created; the body's
+    /// `id`, when it has one.
+    CreatedUnreadable(u16, Option<String>),
     Error(Error),
 }
 
@@ -92,17 +95,19 @@ where
                     status,
                     answer: Some(value.into_inner()),
                     attempts,
+                    unread_id: None,
                 });
             }
             Err(e) => classify(provider, e, status, &redact).await,
         };
         let error = match failure {
-            Failure::CreatedUnreadable(status) => {
+            Failure::CreatedUnreadable(status, unread_id) => {
                 span.record("outcome", "created, answer unreadable");
                 return Ok(Created {
                     status,
                     answer: None,
                     attempts,
+                    unread_id,
                 });
             }
             Failure::Error(e) => e,
@@ -203,10 +208,11 @@ async fn classify<E: ErrorBody>(
         P::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
             if (200..300).contains(&status) {
-                return Failure::CreatedUnreadable(status);
+                let body = read_up_to(response, 1 << 20).await;
+                return Failure::CreatedUnreadable(status, id_in(&body));
             }
             let after = retry_after(response.headers());
-            let body = read_some(response).await;
+            let body = read_up_to(response, 4096).await;
             let kind = kind_of_status(status);
             let message = if kind == ErrorKind::UnexpectedAnswer {
                 "an answer the provider does not document"
@@ -222,7 +228,7 @@ async fn classify<E: ErrorBody>(
         }
         P::CommunicationError(e) => Failure::Error(transport(provider, e)),
         P::ResponseBodyError(e) => match observed {
-            Some(status @ 200..=299) => Failure::CreatedUnreadable(status),
+            Some(status @ 200..=299) => Failure::CreatedUnreadable(status, None),
             Some(status) => Failure::Error(
                 by_status(status)
                     .with_excerpt(Some("(the answer's body could not be read)".into()))
@@ -231,7 +237,7 @@ async fn classify<E: ErrorBody>(
             None => Failure::Error(transport(provider, e)),
         },
         P::InvalidResponsePayload(bytes, e) => match observed {
-            Some(status @ 200..=299) => Failure::CreatedUnreadable(status),
+            Some(status @ 200..=299) => Failure::CreatedUnreadable(status, id_in(&bytes)),
             Some(status) => Failure::Error(
                 by_status(status)
                     .with_excerpt(Some(excerpt(&bytes, redact)))
@@ -298,10 +304,22 @@ fn transport(provider: ProviderKind, e: reqwest::Error) -> Error {
     }
 }
 
-/// Up to 4 KiB of an answer's body.
-async fn read_some(mut response: reqwest::Response) -> Vec<u8> {
+/// The created user's `id` in a success answer that did not decode as the spec's type: a
+/// string, or a number written as one; nothing for a blank id, an answer that is not a JSON
+/// object, or one without `id`.
+pub(crate) fn id_in(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match value.get("id")? {
+        serde_json::Value::String(id) if !id.trim().is_empty() => Some(id.clone()),
+        serde_json::Value::Number(id) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// Up to `limit` bytes of an answer's body (a little more if a chunk crosses it).
+async fn read_up_to(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
     let mut body = Vec::new();
-    while body.len() < 4096 {
+    while body.len() < limit {
         match response.chunk().await {
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             _ => break,
@@ -324,6 +342,26 @@ mod tests {
         );
         let long = "x".repeat(1000);
         assert_eq!(excerpt(long.as_bytes(), &[]).chars().count(), 201);
+    }
+
+    #[test]
+    fn the_id_of_an_answer_that_did_not_decode() {
+        // (body, id)
+        let table: &[(&str, Option<&str>)] = &[
+            (r#"{"id": "2c42", "userId": 7}"#, Some("2c42")),
+            (r#"{"id": 12345}"#, Some("12345")),
+            (r#"{"id": ""}"#, None),
+            (r#"{"id": null}"#, None),
+            (r#"{"id": {"nested": 1}}"#, None),
+            (r#"{"userId": "john"}"#, None),
+            (r#"[{"id": "x"}]"#, None),
+            (r#"{"id": "cut"#, None),
+            ("<html>", None),
+            ("", None),
+        ];
+        for (body, expected) in table {
+            assert_eq!(id_in(body.as_bytes()).as_deref(), *expected, "{body}");
+        }
     }
 
     #[test]

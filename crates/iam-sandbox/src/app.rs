@@ -29,6 +29,12 @@ pub fn app(sandbox: Sandbox) -> Router {
         .route("/_sandbox/users", get(list_users).delete(clear_users))
         .route("/_sandbox/tokens", axum::routing::delete(revoke_tokens))
         .route(
+            "/_sandbox/variations",
+            get(list_variations)
+                .post(set_variation)
+                .delete(clear_variations),
+        )
+        .route(
             "/_sandbox/faults",
             get(list_faults).post(set_fault).delete(clear_faults),
         )
@@ -43,6 +49,11 @@ pub fn app(sandbox: Sandbox) -> Router {
         .route(Route::Nexway.path(), post(nexway))
         .route("/openapi/{file}", get(spec))
         .route("/oauth/token", post(crate::oauth::token))
+        .route(
+            "/api/web/v1/adminapi/authenticate",
+            post(crate::vendor_tokens::entrust_authenticate),
+        )
+        .route("/iam/tokens", post(crate::vendor_tokens::nexway_tokens))
         .merge(control)
         .with_state(sandbox)
 }
@@ -131,7 +142,10 @@ async fn handle_create(
         Provider::Nexway => create::nexway(sandbox, &tenant, &body),
     };
     match created {
-        Ok(created) => answer_created(created, fault.action, kill).await,
+        Ok(mut created) => {
+            created.body = sandbox.vary(route, created.body);
+            answer_created(created, fault.action, kill).await
+        }
         Err(refused) => refusal(refused),
     }
 }
@@ -319,6 +333,38 @@ async fn set_fault(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
             .into_response();
     }
     sandbox.set_fault(request.route, request.fault);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn list_variations(State(sandbox): State<Sandbox>) -> Response {
+    axum::Json(sandbox.variations()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetVariation {
+    route: Route,
+    variation: crate::Variation,
+}
+
+async fn set_variation(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
+    match serde_json::from_slice::<SetVariation>(&body) {
+        Ok(request) => {
+            sandbox.set_variation(request.route, request.variation);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "iam-sandbox: bad variation: {e}. Expected e.g. {{\"route\": \"entrust\", \"variation\": \"nulls\"}} (variations: sparse, nulls, unknown-enums, extra-properties)"
+            ),
+        )
+            .into_response(),
+    }
+}
+
+async fn clear_variations(State(sandbox): State<Sandbox>) -> Response {
+    sandbox.clear_variations();
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -11,13 +11,21 @@ use crate::{Config, Sandbox, SandboxError, ServeOptions};
 pub const TOKEN_ENV: &str = "IAM_SANDBOX_TOKEN";
 /// The environment variable that sets the OAuth2 client secret of `POST /oauth/token`.
 pub const CLIENT_SECRET_ENV: &str = "IAM_SANDBOX_CLIENT_SECRET";
+/// The environment variable that sets the shared secret of the Entrust Administration API
+/// application (`POST /api/web/v1/adminapi/authenticate`).
+pub const ENTRUST_SHARED_SECRET_ENV: &str = "IAM_SANDBOX_ENTRUST_SHARED_SECRET";
+/// The environment variable that sets the Nexway client secret (`POST /iam/tokens`).
+pub const NEXWAY_CLIENT_SECRET_ENV: &str = "IAM_SANDBOX_NEXWAY_CLIENT_SECRET";
 
 /// Runs a local simulator of the Entrust IDaaS, mID Provider and Nexway IAM create-user APIs.
 #[derive(clap::Args, Debug, Clone)]
 #[command(after_help = "\
 The token every route accepts comes from IAM_SANDBOX_TOKEN, or is made up at start and printed.
 POST /oauth/token issues tokens too (OAuth2 client credentials, client_id iam-sandbox; the secret
-comes from IAM_SANDBOX_CLIENT_SECRET or is made up and printed).
+comes from IAM_SANDBOX_CLIENT_SECRET or is made up and printed). So do the vendors' own token
+endpoints: Entrust's (application id iam-sandbox-admin-app, shared secret from
+IAM_SANDBOX_ENTRUST_SHARED_SECRET) and Nexway's (realm iam-sandbox, client secret from
+IAM_SANDBOX_NEXWAY_CLIENT_SECRET); made up and printed when not set.
 
 Routes:
   POST /api/web/v3/users                  Entrust IDaaS (account: first label of the Host)
@@ -26,6 +34,10 @@ Routes:
   POST /iam/users                         Nexway IAM
   GET  /openapi/{entrust-idaas,mid-provider,nexway-iam}.yaml
   POST /oauth/token                       OAuth2 client-credentials grant (RFC 6749 4.4)
+  POST /api/web/v1/adminapi/authenticate  Entrust: application id + shared secret -> authToken
+  POST /iam/tokens                        Nexway: realm + client secret (or refresh token) -> JWT
+  GET|POST|DELETE /_sandbox/variations    vary success answers: sparse, nulls, unknown-enums,
+                                          extra-properties (Bearer token)
   GET|DELETE /_sandbox/users              created users (Bearer token)
   DELETE /_sandbox/tokens                 revoke the tokens /oauth/token issued (Bearer token)
   GET|POST|DELETE /_sandbox/faults        faults (Bearer token)
@@ -66,10 +78,20 @@ pub async fn run(args: Args) -> Result<(), SandboxError> {
     if let Ok(secret) = std::env::var(CLIENT_SECRET_ENV) {
         oauth.client_secret = SecretString::new(secret);
     }
+    let mut entrust_app = crate::EntrustAdminApp::default();
+    if let Ok(secret) = std::env::var(ENTRUST_SHARED_SECRET_ENV) {
+        entrust_app.shared_secret = SecretString::new(secret);
+    }
+    let mut nexway_realm = crate::NexwayRealm::default();
+    if let Ok(secret) = std::env::var(NEXWAY_CLIENT_SECRET_ENV) {
+        nexway_realm.client_secret = SecretString::new(secret);
+    }
     let sandbox = Sandbox::new(Config {
         token,
         state_file: args.state.clone(),
         oauth,
+        entrust_app,
+        nexway_realm,
     })?;
     let running = sandbox
         .start(ServeOptions {
@@ -86,6 +108,16 @@ pub async fn run(args: Args) -> Result<(), SandboxError> {
     println!(
         "  specs: {}/openapi/{{entrust-idaas,mid-provider,nexway-iam}}.yaml",
         running.url()
+    );
+    println!(
+        "  entrust: application id {}, shared secret {}   (set {ENTRUST_SHARED_SECRET_ENV} to choose it)",
+        sandbox.entrust_app().application_id,
+        sandbox.entrust_app().shared_secret.expose_secret()
+    );
+    println!(
+        "  nexway:  realm {}, client secret {}   (set {NEXWAY_CLIENT_SECRET_ENV} to choose it)",
+        sandbox.nexway_realm().realm,
+        sandbox.nexway_realm().client_secret.expose_secret()
     );
     if let Some(path) = &args.state {
         println!("  state: {}", path.display());

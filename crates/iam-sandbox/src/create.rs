@@ -117,54 +117,59 @@ fn store(
     Ok(())
 }
 
-/// `POST /api/web/v3/users`: answers the full user, as in the seed's sample.
+/// `POST /api/web/v3/users`: answers the created user, as Entrust's `User`, shaped like the
+/// seed's sample (a `USERID` alias added, not locked, empty lists, `MGMT_UI`).
 pub(crate) fn entrust(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Created, Refusal> {
-    use entrust_idaas::types::{User, UserAlias, UserAliasType, UserParms, UserState};
+    use entrust_idaas::types::{State, User, UserAlias, UserAliasType, UserParms, UserType};
     let provider = Provider::Entrust;
     let params: UserParms = decode(provider, body, "UserParms")?;
     // The spec requires a non-empty userId; decoding into UserParms checked it.
     let user_id = String::clone(&params.user_id);
-    let id = sandbox.new_uuid();
+    let id = sandbox.new_uuid().to_string();
+    let alias = |value: String, type_: UserAliasType| UserAlias {
+        id: Some(sandbox.new_uuid().to_string()),
+        user_id: Some(id.clone()),
+        value: Some(value),
+        type_: Some(type_.into()),
+    };
     let mut aliases: Vec<UserAlias> = params
         .user_aliases
         .iter()
-        .map(|a| UserAlias {
-            id: sandbox.new_uuid(),
-            user_id: id,
-            value: a.value.clone().unwrap_or_default(),
-            type_: a.type_.unwrap_or(UserAliasType::Custom),
+        .map(|a| {
+            alias(
+                a.value.clone().unwrap_or_default(),
+                a.type_.unwrap_or(UserAliasType::Custom),
+            )
         })
         .collect();
-    aliases.push(UserAlias {
-        id: sandbox.new_uuid(),
-        user_id: id,
-        value: user_id.clone(),
-        type_: UserAliasType::Userid,
-    });
+    aliases.push(alias(user_id.clone(), UserAliasType::Userid));
     let user = User {
-        id,
-        user_id: user_id.clone(),
-        first_name: params.first_name.unwrap_or_default(),
-        last_name: params.last_name.unwrap_or_default(),
-        email: params.email.clone().unwrap_or_default(),
-        mobile: params.mobile.unwrap_or_default(),
-        phone: params.phone.unwrap_or_default(),
-        locale: params.locale.filter(|l| !l.is_empty()),
-        state: params.state.unwrap_or(UserState::Active),
+        id: Some(id.clone()),
+        user_id: Some(user_id.clone()),
+        first_name: params.first_name,
+        last_name: params.last_name,
+        email: params.email.clone(),
+        mobile: params.mobile,
+        phone: params.phone,
+        user_principal_name: params.user_principal_name,
+        security_id: params.security_id,
+        locale: params
+            .locale
+            .map(|l| l.to_string())
+            .filter(|l| !l.is_empty()),
+        state: Some(params.state.unwrap_or(State::Active).into()),
         external_id: params.external_id,
         external_source: params.external_source,
-        migrated: None,
-        locked: false,
-        lockout_expiry: None,
-        otp_create_time: None,
-        grids: vec![],
-        tokens: vec![],
-        smart_credentials: vec![],
-        temp_access_code: None,
-        user_attribute_values: params.user_attribute_values,
-        user_aliases: aliases,
-        groups: vec![],
-        type_: "MGMT_UI".to_owned(),
+        preferred_otp_delivery: params.preferred_otp_delivery.map(Into::into),
+        locked: Some(false),
+        grids: Some(vec![]),
+        tokens: Some(vec![]),
+        smart_credentials: Some(vec![]),
+        user_aliases: Some(aliases),
+        groups: Some(vec![]),
+        type_: Some(UserType::MgmtUi.into()),
+        user_creation_time: Some(crate::clock::entrust_now()),
+        ..User::default()
     };
     let answer = serde_json::to_value(&user).expect("a User serializes");
     let keys = vec![
@@ -218,27 +223,34 @@ pub(crate) fn mid(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Create
     })
 }
 
-/// `POST /iam/users`: 201 with the user, without the password.
+/// `POST /iam/users`: 201 with the User resource: its `id`, `createdAt` and the set-password
+/// `token` (a secret: answered once, never stored), never the password.
 pub(crate) fn nexway(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Created, Refusal> {
     use nexway_iam::types::{User, UserCreate};
     let provider = Provider::Nexway;
     let request: UserCreate = decode(provider, body, "UserCreate")?;
-    let user = User {
-        authorized_customers: request.authorized_customers,
+    let mut user = User {
+        id: Some(sandbox.new_uuid().to_string()),
+        created_at: Some(crate::clock::rfc3339_now()),
+        authorized_customers: Some(request.authorized_customers),
         email: Some(request.email.clone()),
-        emails: request.emails,
+        emails: Some(vec![]),
         first_name: Some(request.first_name),
         last_name: Some(request.last_name),
-        roles: request.roles,
-        status: request.status,
+        roles: Some(request.roles),
+        status: request.status.map(Into::into),
         user_name: request.user_name.clone(),
+        password: None,
+        token: None,
     };
+    let record = serde_json::to_value(&user).expect("a User serializes");
+    user.token = Some(format!("sbx_setpw_{:016x}", crate::random_u64()).into());
     let answer = serde_json::to_value(&user).expect("a User serializes");
     let keys = vec![
         ("email", Some(request.email.as_str())),
         ("userName", request.user_name.as_deref()),
     ];
-    store(sandbox, provider, tenant, keys, answer.clone())?;
+    store(sandbox, provider, tenant, keys, record)?;
     Ok(Created {
         status: StatusCode::CREATED,
         body: answer,

@@ -27,7 +27,9 @@
 //!
 //! Secrets are never kept: created users are stored without passwords or activation codes.
 
+pub mod answers;
 mod app;
+mod clock;
 mod create;
 pub mod faults;
 mod oauth;
@@ -35,6 +37,7 @@ mod route;
 mod serve;
 mod store;
 mod tls;
+mod vendor_tokens;
 
 pub mod cli;
 
@@ -50,10 +53,12 @@ use axum::http::{HeaderMap, header};
 use iam_core::SecretString;
 use serde_json::Value;
 
+pub use answers::Variation;
 pub use app::{app, tenant_from_host};
 pub use faults::{Action, ErrorBody, Fault};
 pub use route::{Provider, Route};
 pub use serve::{RunningSandbox, ServeOptions};
+pub use vendor_tokens::{EntrustAdminApp, NexwayRealm};
 
 /// How to set a simulator up.
 #[derive(Clone, Debug, Default)]
@@ -62,8 +67,13 @@ pub struct Config {
     pub token: Option<SecretString>,
     /// Keep created users in this file across restarts (written atomically).
     pub state_file: Option<PathBuf>,
-    /// The OAuth2 client-credentials client `POST /oauth/token` accepts.
+    /// The OAuth2 client-credentials client `POST /oauth/token` accepts; its token lifetime is
+    /// also that of the vendors' token endpoints.
     pub oauth: OAuthClient,
+    /// The Entrust Administration API application `POST /api/web/v1/adminapi/authenticate` knows.
+    pub entrust_app: EntrustAdminApp,
+    /// The Nexway realm and client secret `POST /iam/tokens` knows.
+    pub nexway_realm: NexwayRealm,
 }
 
 /// The one client `POST /oauth/token` knows, and the lifetime of the tokens it issues.
@@ -101,6 +111,10 @@ pub(crate) struct Inner {
     token: SecretString,
     pub(crate) oauth: OAuthClient,
     pub(crate) issued: Mutex<oauth::Issued>,
+    pub(crate) entrust_app: EntrustAdminApp,
+    pub(crate) nexway_realm: NexwayRealm,
+    pub(crate) refresh: Mutex<vendor_tokens::RefreshTokens>,
+    variations: Mutex<BTreeMap<Route, Variation>>,
     pub(crate) store: Mutex<store::Store>,
     faults: Mutex<faults::FaultTable>,
     state_file: Option<PathBuf>,
@@ -149,6 +163,10 @@ impl Sandbox {
                 token,
                 oauth: config.oauth,
                 issued: Mutex::default(),
+                entrust_app: config.entrust_app,
+                nexway_realm: config.nexway_realm,
+                refresh: Mutex::default(),
+                variations: Mutex::default(),
                 store: Mutex::new(store),
                 faults: Mutex::default(),
                 state_file: config.state_file,
@@ -176,9 +194,72 @@ impl Sandbox {
         self.inner.issued.lock().expect("issued lock").count
     }
 
-    /// Revokes every token `POST /oauth/token` issued (they answer 401 from now on).
+    /// Revokes every token `POST /oauth/token` and the vendors' token endpoints issued (they
+    /// answer 401 from now on), and every Nexway refresh token.
     pub fn revoke_tokens(&self) {
         self.inner.issued.lock().expect("issued lock").revoke_all();
+        self.inner
+            .refresh
+            .lock()
+            .expect("refresh lock")
+            .revoke_all();
+    }
+
+    pub(crate) fn issue_token(&self, token: String, lifetime: std::time::Duration) {
+        self.inner
+            .issued
+            .lock()
+            .expect("issued lock")
+            .issue(token, lifetime);
+    }
+
+    /// The Entrust Administration API application the simulator knows.
+    pub fn entrust_app(&self) -> &EntrustAdminApp {
+        &self.inner.entrust_app
+    }
+
+    /// The Nexway realm and client secret the simulator knows.
+    pub fn nexway_realm(&self) -> &NexwayRealm {
+        &self.inner.nexway_realm
+    }
+
+    /// How many Nexway refresh grants `POST /iam/tokens` honoured.
+    pub fn refresh_grants(&self) -> u64 {
+        self.inner.refresh.lock().expect("refresh lock").used
+    }
+
+    /// Varies the success answers of `route` (see [`answers`]), replacing any other variation.
+    pub fn set_variation(&self, route: Route, variation: Variation) {
+        self.inner
+            .variations
+            .lock()
+            .expect("variations lock")
+            .insert(route, variation);
+    }
+
+    /// Clears every answer variation.
+    pub fn clear_variations(&self) {
+        self.inner
+            .variations
+            .lock()
+            .expect("variations lock")
+            .clear();
+    }
+
+    /// The answer variations in force.
+    pub fn variations(&self) -> BTreeMap<Route, Variation> {
+        self.inner
+            .variations
+            .lock()
+            .expect("variations lock")
+            .clone()
+    }
+
+    pub(crate) fn vary(&self, route: Route, body: Value) -> Value {
+        match self.variations().get(&route) {
+            Some(variation) => answers::vary(route.provider(), *variation, body),
+            None => body,
+        }
     }
 
     /// Whether the request's `Authorization` carries the sandbox token or a token issued by

@@ -35,7 +35,7 @@ impl Issued {
         self.tokens.clear();
     }
 
-    fn issue(&mut self, token: String, lifetime: Duration) {
+    pub(crate) fn issue(&mut self, token: String, lifetime: Duration) {
         let now = Instant::now();
         self.tokens.retain(|_, expiry| *expiry > now);
         self.tokens.insert(token, now + lifetime);

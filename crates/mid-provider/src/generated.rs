@@ -416,7 +416,9 @@ The "Create User" call of mID Provider (IAM) by Digitanium, in its two URL flavo
 (tenant in the host name) and SHIFT (tenant in the path). Both take the same body and give the
 same answers.
 
-Source: `shared/seeds/mid-provider-create-user.txt`. Where the document contradicts itself the
+Source: Digitanium's mID Provider (IAM) "Create User" page, the only document mID publishes
+for this call (its sample request and answers are the examples below; SHIFT is Keycloak-based,
+so Keycloak's conventions guide what the page leaves open). Where the page contradicts itself the
 sample JSON wins, and the schema element's `description` says so: the table writes `Enabled`,
 `RequiredActions` and `ClientRoles` where the sample sends `enabled` and `clientRoles` (and so
 `requiredActions`, by the same camel case); the table types `ClientRoles` as a List where the

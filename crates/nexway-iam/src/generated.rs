@@ -7,6 +7,49 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    /**Nexway's `AccessTokenResponse`. The JWT page shows `access_token` only (its sample is
+cut after it); the other properties are Keycloak's token response, which Nexway's
+tokens come from. Nothing is required; the tokens are secrets.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct AccessTokenResponse {
+        ///The JWT to send as `Authorization: Bearer <access_token>`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token: ::std::option::Option<::iam_core::SecretString>,
+        ///Seconds until `access_token` expires.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i64>,
+        ///An OpenID Connect ID token, if any.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id_token: ::std::option::Option<::iam_core::SecretString>,
+        ///Tokens issued before this time (seconds since the epoch) are refused.
+        #[serde(
+            rename = "not-before-policy",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub not_before_policy: ::std::option::Option<i64>,
+        ///Seconds until `refresh_token` expires.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_expires_in: ::std::option::Option<i64>,
+        ///A longer-lived token that gets a new `access_token`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token: ::std::option::Option<::iam_core::SecretString>,
+        ///The token's scopes.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        ///The session's id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub session_state: ::std::option::Option<::std::string::String>,
+        ///The token's type (`bearer`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type: ::std::option::Option<::std::string::String>,
+    }
     ///An authorized customer.
     #[derive(
         ::serde::Deserialize,
@@ -27,7 +70,71 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
     }
-    ///A role.
+    /**The grant. `client_credentials` and `password` are the two the JWT page describes
+(`password` is Nexway's default). `refresh_token` is not listed there: the page says the
+call gets *or refreshes* a token without showing how; Nexway's tokens are issued by
+Keycloak (the sample token's issuer is a Keycloak realm), whose refresh grant is named
+so. A client should fall back to a new grant if a refresh is refused.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum GrantType {
+        #[serde(rename = "client_credentials")]
+        ClientCredentials,
+        #[serde(rename = "password")]
+        Password,
+        #[serde(rename = "refresh_token")]
+        RefreshToken,
+    }
+    impl ::std::fmt::Display for GrantType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ClientCredentials => f.write_str("client_credentials"),
+                Self::Password => f.write_str("password"),
+                Self::RefreshToken => f.write_str("refresh_token"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GrantType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "client_credentials" => Ok(Self::ClientCredentials),
+                "password" => Ok(Self::Password),
+                "refresh_token" => Ok(Self::RefreshToken),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GrantType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GrantType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A role (every property optional, as published).
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -63,7 +170,7 @@ pub mod types {
         )]
         pub scope_param_required: ::std::option::Option<bool>,
     }
-    ///Composites.
+    ///The roles a composite role is made of.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -74,29 +181,130 @@ pub mod types {
     )]
     pub struct RoleComposites {
         ///Application roles, by application.
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
-        )]
-        pub application: ::std::collections::BTreeMap<
-            ::std::string::String,
-            ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub application: ::std::option::Option<
+            ::std::collections::BTreeMap<
+                ::std::string::String,
+                ::std::vec::Vec<::std::string::String>,
+            >,
         >,
         ///Client roles, by client.
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
-        )]
-        pub client: ::std::collections::BTreeMap<
-            ::std::string::String,
-            ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client: ::std::option::Option<
+            ::std::collections::BTreeMap<
+                ::std::string::String,
+                ::std::vec::Vec<::std::string::String>,
+            >,
         >,
         ///Realm roles.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub realm: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub realm: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
-    /**A User resource as answered on creation: the writable properties without the password.
-Nothing is required, so an answer with fewer properties still decodes.*/
+    ///Nexway's `TokenRequest`. Only `realmName` is required (the others are marked Optional).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct TokenRequest {
+        ///The client secret (grant `client_credentials`).
+        #[serde(
+            rename = "clientSecret",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub client_secret: ::std::option::Option<::iam_core::SecretString>,
+        #[serde(
+            rename = "grantType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub grant_type: ::std::option::Option<GrantType>,
+        ///Password (grant `password`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::iam_core::SecretString>,
+        ///Realm name.
+        #[serde(rename = "realmName")]
+        pub realm_name: TokenRequestRealmName,
+        /**The refresh token (grant `refresh_token`). Not in Nexway's published table; named
+after the table's other camel-case properties. See `GrantType`.*/
+        #[serde(
+            rename = "refreshToken",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refresh_token: ::std::option::Option<::iam_core::SecretString>,
+        ///User name (grant `password`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub username: ::std::option::Option<::std::string::String>,
+    }
+    ///Realm name.
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct TokenRequestRealmName(::std::string::String);
+    impl ::std::ops::Deref for TokenRequestRealmName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TokenRequestRealmName> for ::std::string::String {
+        fn from(value: TokenRequestRealmName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for TokenRequestRealmName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TokenRequestRealmName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TokenRequestRealmName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TokenRequestRealmName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**The User resource, as the User resource page publishes it. Nothing is required, so an
+answer with fewer properties still decodes. `token` is the set-password token the user is
+emailed (a secret); `password` is listed because the resource has it, though an answer
+should never carry it (both never print).*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -109,33 +317,50 @@ Nothing is required, so an answer with fewer properties still decodes.*/
         ///List of authorized customers.
         #[serde(
             rename = "authorizedCustomers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub authorized_customers: ::std::vec::Vec<AuthorizedCustomer>,
+        pub authorized_customers: ::std::option::Option<
+            ::std::vec::Vec<AuthorizedCustomer>,
+        >,
+        /**When the user was created. Published as date-time; a plain string here, so that any
+form Nexway writes decodes.*/
+        #[serde(
+            rename = "createdAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_at: ::std::option::Option<::std::string::String>,
         ///Email.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
         ///List of emails sent to the user.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub emails: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+        pub emails: ::std::option::Option<::std::vec::Vec<UserEmail>>,
         ///First name.
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub first_name: ::std::option::Option<::std::string::String>,
+        ///The user's unique identifier (read-only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
         ///Last name.
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub last_name: ::std::option::Option<::std::string::String>,
-        ///List of roles.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub roles: ::std::vec::Vec<Role>,
+        ///Password (never expected in an answer).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<UserStatus>,
+        pub password: ::std::option::Option<::iam_core::SecretString>,
+        ///List of roles.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub roles: ::std::option::Option<::std::vec::Vec<Role>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::iam_core::Open<UserStatus>>,
+        ///The set-password token (read-only), a secret.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::iam_core::SecretString>,
         ///Name.
         #[serde(
             rename = "userName",
@@ -143,7 +368,9 @@ Nothing is required, so an answer with fewer properties still decodes.*/
         )]
         pub user_name: ::std::option::Option<::std::string::String>,
     }
-    ///The writable properties of a User resource, sent to create one.
+    /**The writable properties of a User resource, sent to create one (the create page's
+request). `email`, `firstName`, `lastName` and `password` are not marked Optional, so
+they are required.*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -159,12 +386,12 @@ Nothing is required, so an answer with fewer properties still decodes.*/
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
         pub authorized_customers: ::std::vec::Vec<AuthorizedCustomer>,
-        ///Email.
+        ///Email (the user's login).
         pub email: ::std::string::String,
-        /**List of emails sent to the user (`null` in the seed's template, hence nullable). The
-seed does not say what an item is, so any item is accepted.*/
+        /**List of emails sent to the user: `null` in the create page's template (hence
+nullable); read-only in the User resource, so a create has no reason to send it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub emails: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+        pub emails: ::std::option::Option<::std::vec::Vec<UserEmail>>,
         ///First name.
         #[serde(rename = "firstName")]
         pub first_name: ::std::string::String,
@@ -185,7 +412,41 @@ seed does not say what an item is, so any item is accepted.*/
         )]
         pub user_name: ::std::option::Option<::std::string::String>,
     }
-    ///Status.
+    /**An email Nexway sent to the user (the User resource's `emails[]`); every property is
+optional and read-only. `createDate` is published as date-time; it is a plain string here,
+so that any form Nexway writes decodes.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct UserEmail {
+        ///When the email was made.
+        #[serde(
+            rename = "createDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub create_date: ::std::option::Option<::std::string::String>,
+        ///The email's id in Nexway's mail storage.
+        #[serde(
+            rename = "emailId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub email_id: ::std::option::Option<::std::string::String>,
+        ///Why the email was not sent, if it was not.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<::std::string::String>,
+        ///Unique identifier.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///The kind of email (Nexway publishes no list of values).
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<::std::string::String>,
+    }
+    ///A user's status; the create page lists these two values.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -275,16 +536,24 @@ seed does not say what an item is, so any item is accepted.*/
     }
 }
 #[derive(Clone, Debug)]
-/**Client for Nexway IAM — Create a user
+/**Client for Nexway IAM — Create a user, and its JWT
 
-The "Create a user" call of Nexway's IAM API: creates a user from a customer.
+Two calls of Nexway Monetize's IAM API: create a user from a customer, and get the JWT that
+call needs.
 
-Source: `shared/seeds/nexway-iam-create-user.txt`. The seed's request JSON is a template
-whose values name types (`"clientRole": "boolean"`); the property table gives the same types,
-and they are used here. A property the table does not mark "Optional" (`email`, `firstName`,
-`lastName`, `password`) is `required`.
+Sources: Nexway's API reference on api-doc.nexway.store: "Create a user"
+(nexway-monetize/reference/manage-users/create-user), the "User resource"
+(nexway-monetize/resources/user) and "JWT Authentication", "Get a JWT token or refresh a new
+one" (nexway-monetize/reference/jwt-authentication/get-user-token). The create page's request
+JSON is a template whose values name types (`"clientRole": "boolean"`); its property table
+gives the same types, and they are used here. A property the tables do not mark "Optional" is
+`required`. Where the pages are silent, the element's `description` says what was chosen.
 
-Version: 1.0.0*/
+Answers are read liberally by the generated client (see `openapi/README.md`): a property
+Nexway does not require may be missing, any property may be `null`, `status` may carry a value
+added after this spec, and unknown properties are ignored.
+
+Version: 2.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -326,7 +595,7 @@ impl Client {
 }
 impl ClientInfo<::iam_core::Auth> for Client {
     fn api_version() -> &'static str {
-        "1.0.0"
+        "2.0.0"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
@@ -341,6 +610,60 @@ impl ClientInfo<::iam_core::Auth> for Client {
 impl ClientHooks<::iam_core::Auth> for &Client {}
 #[allow(clippy::all)]
 impl Client {
+    /**Get or refresh a JWT
+
+Nexway's `getUserToken` ("JWT Authentication", "Get a JWT token or refresh a new one"):
+a JSON `TokenRequest` in, an `AccessTokenResponse` out. Takes no token. An application
+sends `realmName`, `clientSecret` and `grantType: client_credentials`; a person
+`realmName`, `username` and `password` (grant `password`, Nexway's default).
+
+Sends a `POST` request to `/iam/tokens`
+
+*/
+    pub async fn get_user_token<'a>(
+        &'a self,
+        body: &'a types::TokenRequest,
+    ) -> Result<ResponseValue<types::AccessTokenResponse>, Error<()>> {
+        let url = format!("{}/iam/tokens", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_user_token",
+        };
+        match (::iam_core::authorize)(&self.inner, &mut request).await {
+            Ok(_) => {}
+            Err(e) => return Err(Error::Custom(e.to_string())),
+        }
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        (::iam_core::observe::record_status)(&self.inner, &result);
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
+            401u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
+            403u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
+            404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
+            500u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**Create a user
 
 Create a user from a customer.

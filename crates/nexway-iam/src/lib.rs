@@ -42,6 +42,11 @@ impl Client {
         iam_core::connect(base_url, auth, http, generated::Client::new_with_client).map(Self)
     }
 
+    /// A client that sends no token, for [`Client::get_user_token`] (the call that gets one).
+    pub fn unauthenticated(base_url: &str, http: &HttpOptions) -> Result<Self, ConfigError> {
+        Self::with_options(base_url, Auth::none(), http)
+    }
+
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         self.0.baseurl()
@@ -56,5 +61,15 @@ impl Client {
         body: &types::UserCreate,
     ) -> Result<ResponseValue<types::User>, Error<()>> {
         self.0.create_user(body).await
+    }
+
+    /// `POST /iam/tokens`: a JWT for a realm's client secret (`grantType: client_credentials`),
+    /// a person's password, or a refresh token. Call it on a [`Client::unauthenticated`]
+    /// client. A wrong secret is an [`Error::ErrorResponse`] with status 401 and no body.
+    pub async fn get_user_token(
+        &self,
+        body: &types::TokenRequest,
+    ) -> Result<ResponseValue<types::AccessTokenResponse>, Error<()>> {
+        self.0.get_user_token(body).await
     }
 }
