@@ -137,11 +137,9 @@ impl ClientCredentials {
                     self.token_url, answer.token_type
                 )));
             }
-            let refresh_at = answer.expires_in.map(|secs| {
-                let lifetime = Duration::from_secs(secs);
-                let margin = (lifetime / 2).min(Duration::from_secs(30));
-                started + lifetime - margin
-            });
+            let refresh_at = answer
+                .expires_in
+                .map(|secs| refresh_deadline(started, Duration::from_secs(secs)));
             tracing::debug!(token_url = %self.token_url, expires_in = answer.expires_in, "fetched an OAuth2 token");
             return Ok(Cached {
                 token: SecretString::new(answer.access_token),
@@ -164,6 +162,14 @@ impl ClientCredentials {
             Err(AuthError::Refused(message))
         }
     }
+}
+
+/// When to fetch the next token for one fetched at `started` that lives `lifetime`: shortly
+/// before it expires (half its life early, at most 30 s), so no request carries a token that
+/// expires on the way.
+pub(crate) fn refresh_deadline(started: Instant, lifetime: Duration) -> Instant {
+    let margin = (lifetime / 2).min(Duration::from_secs(30));
+    started + lifetime - margin
 }
 
 impl TokenSource for ClientCredentials {

@@ -60,6 +60,7 @@ mod connection;
 mod error;
 mod send;
 mod user;
+mod vendor_auth;
 
 #[cfg(feature = "entrust")]
 mod entrust;
@@ -75,7 +76,7 @@ use std::pin::Pin;
 pub use auth::ClientCredentials;
 pub use connection::{Connection, RetryPolicy};
 pub use error::{Error, ErrorKind};
-pub use iam_core::{Auth, SecretString, StaticToken, TokenSource};
+pub use iam_core::{Auth, HttpOptions, SecretString, StaticToken, TokenSource};
 pub use user::{CreatedUser, NewUser, NewUserBuilder, ProviderAnswer, is_secret_attribute};
 
 #[cfg(feature = "entrust")]
@@ -84,6 +85,10 @@ pub use entrust::EntrustClient;
 pub use mid::{MidClient, MidFlavour};
 #[cfg(feature = "nexway")]
 pub use nexway::NexwayClient;
+#[cfg(feature = "entrust")]
+pub use vendor_auth::EntrustAdminAuth;
+#[cfg(feature = "nexway")]
+pub use vendor_auth::NexwayJwt;
 
 /// The Rust examples of the workspace README, compiled as doctests so they stay true.
 #[cfg(doctest)]
