@@ -42,7 +42,7 @@ async fn no_secret_in_debug_errors_or_traces_at_trace_level() {
     printed += &format!("{entrust:?} {nexway:?}");
     let url = entrust_url(&running);
     let auth = EntrustAdminAuth::new(&url, APP_ID, SHARED_SECRET, &Default::default()).unwrap();
-    let jwt = NexwayJwt::new(&running.url(), REALM, CLIENT_SECRET, &Default::default()).unwrap();
+    let jwt = NexwayJwt::new(running.url(), REALM, CLIENT_SECRET, &Default::default()).unwrap();
     printed += &format!("{auth:?} {jwt:?}");
     let created = entrust.create_user(&entrust_user(1)).await.unwrap();
     printed += &format!("{created:?}");

@@ -47,7 +47,7 @@ pub fn entrust_client(running: &iam_sandbox::RunningSandbox, secret: &str) -> En
 
 pub fn nexway_client(running: &iam_sandbox::RunningSandbox, secret: &str) -> NexwayClient {
     let connection = Connection::new(running.url());
-    let jwt = NexwayJwt::new(&running.url(), REALM, secret, connection.http_options()).unwrap();
+    let jwt = NexwayJwt::new(running.url(), REALM, secret, connection.http_options()).unwrap();
     NexwayClient::new(connection.token_source(jwt)).unwrap()
 }
 
