@@ -21,7 +21,12 @@ macro_rules! credentials {
         "Credentials never go on the command line (other users can read it in `ps`):
   IAM_TOKEN                    a bearer token, or
   --token-file PATH            a file holding the token, or
-  --token-url URL              OAuth2 client credentials from IAM_CLIENT_ID and IAM_CLIENT_SECRET
+  --token-url URL              OAuth2 client credentials from IAM_CLIENT_ID and IAM_CLIENT_SECRET, or
+  the vendor's own token endpoint, when none of the above is given:
+    entrust  IAM_ENTRUST_APPLICATION_ID and IAM_ENTRUST_SHARED_SECRET (an Administration API
+             application; its authToken is fetched, cached and renewed before it expires)
+    nexway   IAM_NEXWAY_REALM and IAM_NEXWAY_CLIENT_SECRET (POST /iam/tokens, client-credentials
+             grant; the JWT is renewed with its refresh token)
 
 Servers: --base-url, or the documented one from --domain/--region (entrust),
 --tenant/--hostname (mid-ssms: tenant in the host name; mid-shift: tenant in the path); nexway
@@ -60,6 +65,7 @@ pub enum Command {
         "  printf '%s\\n' \"$PASSWORD\" | IAM_TOKEN=... iam create-user --provider mid-ssms --tenant acme --hostname mid.example.com \\\n",
         "      --username ngk --email aaa@aaa.com --password-stdin --enabled --role realm_role1 --group ks-users \\\n",
         "      --attribute digitaniumUserIdOnboardingType=letter\n",
+        "  IAM_ENTRUST_APPLICATION_ID=... IAM_ENTRUST_SHARED_SECRET=... iam create-user --provider entrust --domain acme --region us --username john\n",
         "  IAM_CLIENT_ID=... IAM_CLIENT_SECRET=... iam create-user --provider nexway --token-url https://login.example.com/token \\\n",
         "      --email ada@example.com --first-name Ada --last-name Lovelace --password-stdin --output json\n\n",
         credentials!(),

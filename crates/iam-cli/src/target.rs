@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use iam_clients::{
-    ClientCredentials, Connection, EntrustClient, IdentityProvider, MidClient, NexwayClient,
-    SecretString,
+    ClientCredentials, Connection, EntrustAdminAuth, EntrustClient, IdentityProvider, MidClient,
+    NexwayClient, NexwayJwt, SecretString,
 };
 
 use crate::cli::{ProviderArg, Target};
@@ -13,6 +13,10 @@ use crate::exit::Failure;
 pub const TOKEN_ENV: &str = "IAM_TOKEN";
 pub const CLIENT_ID_ENV: &str = "IAM_CLIENT_ID";
 pub const CLIENT_SECRET_ENV: &str = "IAM_CLIENT_SECRET";
+pub const ENTRUST_APPLICATION_ID_ENV: &str = "IAM_ENTRUST_APPLICATION_ID";
+pub const ENTRUST_SHARED_SECRET_ENV: &str = "IAM_ENTRUST_SHARED_SECRET";
+pub const NEXWAY_REALM_ENV: &str = "IAM_NEXWAY_REALM";
+pub const NEXWAY_CLIENT_SECRET_ENV: &str = "IAM_NEXWAY_CLIENT_SECRET";
 
 /// A client for the target, and a description of where it points (for messages and journals).
 pub struct Built {
@@ -51,51 +55,169 @@ pub fn base_url(target: &Target) -> Result<String, Failure> {
     }
 }
 
-/// The connection's credentials: OAuth2, a token file, or IAM_TOKEN. `allow_none` (dry runs)
-/// puts a placeholder token when none is given, since nothing will be sent.
+/// Where the token comes from, decided from the flags and the environment.
+#[derive(Debug, PartialEq)]
+enum Credentials {
+    /// `--token-url` with IAM_CLIENT_ID / IAM_CLIENT_SECRET.
+    OAuth2 { client_id: String, secret: String },
+    /// `--token-file`.
+    TokenFile,
+    /// IAM_TOKEN.
+    Token(String),
+    /// Entrust's authenticate endpoint, with IAM_ENTRUST_APPLICATION_ID / _SHARED_SECRET.
+    EntrustAdmin {
+        application_id: String,
+        secret: String,
+    },
+    /// Nexway's token endpoint, with IAM_NEXWAY_REALM / _CLIENT_SECRET.
+    NexwayJwt { realm: String, secret: String },
+    /// None given, and none needed (a dry run sends nothing).
+    Placeholder,
+}
+
+/// The one place that decides where credentials come from. Flags win over the environment;
+/// IAM_TOKEN wins over the vendor's token endpoint; a half-given pair is an error naming the
+/// missing variable. `env` reads a variable (empty counts as unset).
+fn choose_credentials(
+    provider: ProviderArg,
+    token_url: bool,
+    token_file: bool,
+    allow_none: bool,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Credentials, String> {
+    let pair = |a: &str, b: &str, why: &str| -> Result<Option<(String, String)>, String> {
+        match (env(a), env(b)) {
+            (Some(x), Some(y)) => Ok(Some((x, y))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(format!("{a} is set but {b} is not: {why} needs both")),
+            (None, Some(_)) => Err(format!("{b} is set but {a} is not: {why} needs both")),
+        }
+    };
+    if token_url {
+        return match (env(CLIENT_ID_ENV), env(CLIENT_SECRET_ENV)) {
+            (Some(client_id), Some(secret)) => Ok(Credentials::OAuth2 { client_id, secret }),
+            _ => Err(format!(
+                "--token-url needs {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} in the environment"
+            )),
+        };
+    }
+    if token_file {
+        return Ok(Credentials::TokenFile);
+    }
+    if let Some(token) = env(TOKEN_ENV) {
+        return Ok(Credentials::Token(token));
+    }
+    let vendor = match provider {
+        ProviderArg::Entrust => pair(
+            ENTRUST_APPLICATION_ID_ENV,
+            ENTRUST_SHARED_SECRET_ENV,
+            "Entrust's authenticate endpoint",
+        )?
+        .map(|(application_id, secret)| Credentials::EntrustAdmin {
+            application_id,
+            secret,
+        }),
+        ProviderArg::Nexway => pair(
+            NEXWAY_REALM_ENV,
+            NEXWAY_CLIENT_SECRET_ENV,
+            "Nexway's token endpoint",
+        )?
+        .map(|(realm, secret)| Credentials::NexwayJwt { realm, secret }),
+        ProviderArg::MidSsms | ProviderArg::MidShift => None,
+    };
+    match vendor {
+        Some(credentials) => Ok(credentials),
+        None if allow_none => Ok(Credentials::Placeholder),
+        None => {
+            let own = match provider {
+                ProviderArg::Entrust => {
+                    format!(", or {ENTRUST_APPLICATION_ID_ENV} and {ENTRUST_SHARED_SECRET_ENV}")
+                }
+                ProviderArg::Nexway => {
+                    format!(", or {NEXWAY_REALM_ENV} and {NEXWAY_CLIENT_SECRET_ENV}")
+                }
+                _ => String::new(),
+            };
+            Err(format!(
+                "no credentials: set {TOKEN_ENV}, or pass --token-file PATH, or --token-url URL with {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV}{own}"
+            ))
+        }
+    }
+}
+
+/// The connection's credentials (see [`choose_credentials`]). `allow_none` (dry runs) puts a
+/// placeholder token when none is given, since nothing will be sent.
 fn credentials(
     target: &Target,
+    url: &str,
     connection: Connection,
     allow_none: bool,
 ) -> Result<Connection, Failure> {
-    if let Some(token_url) = &target.token_url {
-        let id = std::env::var(CLIENT_ID_ENV).map_err(|_| {
-            Failure::usage(format!(
-                "--token-url needs {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} in the environment"
-            ))
-        })?;
-        let secret = std::env::var(CLIENT_SECRET_ENV).map_err(|_| {
-            Failure::usage(format!(
-                "--token-url needs {CLIENT_SECRET_ENV} in the environment"
-            ))
-        })?;
-        let source = ClientCredentials::new(
-            token_url,
-            id,
-            SecretString::new(secret),
-            connection.http_options(),
-        )?;
-        return Ok(connection.token_source(source));
-    }
-    if let Some(path) = &target.token_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("--token-file {}: {e}", path.display())))?;
-        let token = text.lines().next().unwrap_or_default().trim().to_owned();
-        if token.is_empty() {
-            return Err(Failure::usage(format!(
-                "--token-file {}: the file holds no token",
-                path.display()
-            )));
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let choice = choose_credentials(
+        target.provider,
+        target.token_url.is_some(),
+        target.token_file.is_some(),
+        allow_none,
+        env,
+    )
+    .map_err(Failure::usage)?;
+    Ok(match choice {
+        Credentials::OAuth2 { client_id, secret } => {
+            let token_url = target.token_url.as_deref().unwrap_or_default();
+            let source = ClientCredentials::new(
+                token_url,
+                client_id,
+                SecretString::new(secret),
+                connection.http_options(),
+            )?;
+            connection.token_source(source)
         }
-        return Ok(connection.bearer(token));
-    }
-    match std::env::var(TOKEN_ENV) {
-        Ok(token) if !token.trim().is_empty() => Ok(connection.bearer(token.trim().to_owned())),
-        _ if allow_none => Ok(connection.bearer("dry-run-placeholder")),
-        _ => Err(Failure::usage(format!(
-            "no credentials: set {TOKEN_ENV}, or pass --token-file PATH, or --token-url URL with {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV}"
-        ))),
-    }
+        Credentials::TokenFile => {
+            let path = target
+                .token_file
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""));
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::usage(format!("--token-file {}: {e}", path.display())))?;
+            let token = text.lines().next().unwrap_or_default().trim().to_owned();
+            if token.is_empty() {
+                return Err(Failure::usage(format!(
+                    "--token-file {}: the file holds no token",
+                    path.display()
+                )));
+            }
+            connection.bearer(token)
+        }
+        Credentials::Token(token) => connection.bearer(token),
+        Credentials::EntrustAdmin {
+            application_id,
+            secret,
+        } => {
+            let source = EntrustAdminAuth::new(
+                url,
+                application_id,
+                SecretString::new(secret),
+                connection.http_options(),
+            )?;
+            connection.token_source(source)
+        }
+        Credentials::NexwayJwt { realm, secret } => {
+            let source = NexwayJwt::new(
+                url,
+                realm,
+                SecretString::new(secret),
+                connection.http_options(),
+            )?;
+            connection.token_source(source)
+        }
+        Credentials::Placeholder => connection.bearer("dry-run-placeholder"),
+    })
 }
 
 /// `HOST:PORT:ADDR` (curl's --resolve); ADDR may be `[v6]`.
@@ -139,7 +261,7 @@ pub fn build(target: &Target, allow_no_credentials: bool) -> Result<Built, Failu
         let (host, addr) = parse_resolve(entry)?;
         connection = connection.resolve(host, addr);
     }
-    let connection = credentials(target, connection, allow_no_credentials)?;
+    let connection = credentials(target, &url, connection, allow_no_credentials)?;
     let (provider, description): (Box<dyn IdentityProvider>, String) = match target.provider {
         ProviderArg::Entrust => (
             Box::new(EntrustClient::new(connection)?),
@@ -166,4 +288,183 @@ pub fn build(target: &Target, allow_no_credentials: bool) -> Result<Built, Failu
         provider,
         description,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_credentials_come_from() {
+        use Credentials as C;
+        use ProviderArg::{Entrust, MidShift, Nexway};
+        let e = |app: &str, secret: &str| C::EntrustAdmin {
+            application_id: app.into(),
+            secret: secret.into(),
+        };
+        let n = |realm: &str, secret: &str| C::NexwayJwt {
+            realm: realm.into(),
+            secret: secret.into(),
+        };
+        // (provider, --token-url, --token-file, dry run, environment, outcome or error excerpt)
+        type Row = (
+            ProviderArg,
+            bool,
+            bool,
+            bool,
+            &'static [(&'static str, &'static str)],
+            Result<Credentials, &'static str>,
+        );
+        let table: Vec<Row> = vec![
+            (
+                Entrust,
+                false,
+                false,
+                false,
+                &[("IAM_TOKEN", "t")],
+                Ok(C::Token("t".into())),
+            ),
+            (
+                Entrust,
+                false,
+                false,
+                false,
+                &[
+                    ("IAM_ENTRUST_APPLICATION_ID", "app"),
+                    ("IAM_ENTRUST_SHARED_SECRET", "s"),
+                ],
+                Ok(e("app", "s")),
+            ),
+            (
+                Entrust,
+                false,
+                false,
+                false,
+                &[
+                    ("IAM_TOKEN", "t"),
+                    ("IAM_ENTRUST_APPLICATION_ID", "app"),
+                    ("IAM_ENTRUST_SHARED_SECRET", "s"),
+                ],
+                Ok(C::Token("t".into())),
+            ),
+            (
+                Entrust,
+                false,
+                false,
+                false,
+                &[("IAM_ENTRUST_APPLICATION_ID", "app")],
+                Err("IAM_ENTRUST_APPLICATION_ID is set but IAM_ENTRUST_SHARED_SECRET is not"),
+            ),
+            (
+                Entrust,
+                false,
+                false,
+                false,
+                &[("IAM_ENTRUST_SHARED_SECRET", "s")],
+                Err("IAM_ENTRUST_SHARED_SECRET is set but IAM_ENTRUST_APPLICATION_ID is not"),
+            ),
+            (
+                Entrust,
+                false,
+                false,
+                false,
+                &[],
+                Err("or IAM_ENTRUST_APPLICATION_ID and IAM_ENTRUST_SHARED_SECRET"),
+            ),
+            (
+                Nexway,
+                false,
+                false,
+                false,
+                &[("IAM_NEXWAY_REALM", "r"), ("IAM_NEXWAY_CLIENT_SECRET", "s")],
+                Ok(n("r", "s")),
+            ),
+            (
+                Nexway,
+                false,
+                false,
+                false,
+                &[("IAM_NEXWAY_REALM", "r")],
+                Err("IAM_NEXWAY_REALM is set but IAM_NEXWAY_CLIENT_SECRET is not"),
+            ),
+            (
+                Nexway,
+                false,
+                false,
+                false,
+                &[
+                    ("IAM_ENTRUST_APPLICATION_ID", "app"),
+                    ("IAM_ENTRUST_SHARED_SECRET", "s"),
+                ],
+                Err("or IAM_NEXWAY_REALM and IAM_NEXWAY_CLIENT_SECRET"),
+            ),
+            (
+                MidShift,
+                false,
+                false,
+                false,
+                &[("IAM_NEXWAY_REALM", "r"), ("IAM_NEXWAY_CLIENT_SECRET", "s")],
+                Err("no credentials"),
+            ),
+            (
+                Nexway,
+                true,
+                false,
+                false,
+                &[
+                    ("IAM_CLIENT_ID", "id"),
+                    ("IAM_CLIENT_SECRET", "cs"),
+                    ("IAM_TOKEN", "t"),
+                ],
+                Ok(C::OAuth2 {
+                    client_id: "id".into(),
+                    secret: "cs".into(),
+                }),
+            ),
+            (
+                Nexway,
+                true,
+                false,
+                false,
+                &[("IAM_NEXWAY_REALM", "r"), ("IAM_NEXWAY_CLIENT_SECRET", "s")],
+                Err("--token-url needs IAM_CLIENT_ID"),
+            ),
+            (
+                Entrust,
+                false,
+                true,
+                false,
+                &[("IAM_TOKEN", "t")],
+                Ok(C::TokenFile),
+            ),
+            (Nexway, false, false, true, &[], Ok(C::Placeholder)),
+            (
+                Nexway,
+                false,
+                false,
+                true,
+                &[("IAM_NEXWAY_REALM", "r")],
+                Err("IAM_NEXWAY_REALM is set but IAM_NEXWAY_CLIENT_SECRET is not"),
+            ),
+        ];
+        for (i, (provider, url, file, dry, env, expected)) in table.into_iter().enumerate() {
+            let lookup = |name: &str| {
+                env.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            };
+            let got = choose_credentials(provider, url, file, dry, lookup);
+            match (got, expected) {
+                (Ok(got), Ok(expected)) => assert_eq!(got, expected, "row {i}"),
+                (Err(got), Err(excerpt)) => {
+                    assert!(got.contains(excerpt), "row {i}: {got}");
+                    assert!(
+                        !got.contains("\"s\"") && !got.contains("=s"),
+                        "row {i}: a value shows: {got}"
+                    );
+                }
+                (got, expected) => panic!("row {i}: got {got:?}, expected {expected:?}"),
+            }
+        }
+    }
 }

@@ -107,6 +107,10 @@ pub fn iam(args: &[&str]) -> Command {
         "IAM_TOKEN",
         "IAM_CLIENT_ID",
         "IAM_CLIENT_SECRET",
+        "IAM_ENTRUST_APPLICATION_ID",
+        "IAM_ENTRUST_SHARED_SECRET",
+        "IAM_NEXWAY_REALM",
+        "IAM_NEXWAY_CLIENT_SECRET",
         "RUST_LOG",
     ] {
         command.env_remove(var);
