@@ -1,6 +1,11 @@
 //! The facade given any answer (status, headers, body bytes), for each provider: a `CreatedUser`
 //! for any 2xx, an `Error` carrying the status otherwise, never a panic. Over real HTTP on
 //! 127.0.0.1, so the bounded number of cases CI runs stays small.
+//!
+//! And every success answer a vendor's published contract allows, generated from the spec's
+//! response schema and varied (a property the vendor does not require left out, any property
+//! `null`, an enum value the spec does not know, properties it does not know), decodes through
+//! the generated provider crate used alone, and keeps the user's `id` through the facade.
 
 use iam_clients::{
     Connection, EntrustClient, IdentityProvider, MidClient, NewUser, NexwayClient, RetryPolicy,
@@ -113,6 +118,8 @@ fn check(
 /// One loopback server answering every request with the current answer, and the four clients,
 /// made once for all cases (so a long run costs requests, not set-up).
 struct Harness {
+    /// Held by each case: the tests of this file share the one server and its answer.
+    turn: Mutex<()>,
     runtime: tokio::runtime::Runtime,
     answer: Arc<Mutex<String>>,
     clients: Vec<Box<dyn IdentityProvider>>,
@@ -184,6 +191,7 @@ fn harness() -> &'static Harness {
             Box::new(NexwayClient::new(connection()).unwrap()),
         ];
         Harness {
+            turn: Mutex::new(()),
             runtime,
             answer,
             clients,
@@ -205,6 +213,7 @@ proptest! {
     #[test]
     fn any_answer_becomes_a_created_user_or_an_error_with_its_status(answer in answer()) {
         let harness = harness();
+        let _turn = harness.turn.lock().unwrap_or_else(|e| e.into_inner());
         *harness.answer.lock().unwrap() = raw(&answer);
         let mut entrust_user = user();
         entrust_user.password = None;
@@ -214,5 +223,222 @@ proptest! {
             let outcome = harness.runtime.block_on(client.create_user(user));
             check(&answer, outcome)?;
         }
+    }
+}
+
+/// Success answers generated from a spec's response schema, varied as a vendor may.
+mod contract {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    pub const NEW_ENUM_VALUE: &str = "A_VALUE_ADDED_LATER";
+
+    /// One member of an object: its name and value, or left out.
+    type Member = BoxedStrategy<Option<(String, Value)>>;
+
+    /// The spec `openapi/<file>` as JSON.
+    pub fn spec(file: &str) -> Value {
+        let path = iam_tests::workspace_root().join("openapi").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        serde_json::to_value(yaml).unwrap()
+    }
+
+    fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => spec.pointer(r.trim_start_matches('#')).unwrap(),
+            None => schema,
+        }
+    }
+
+    fn scalar(schema: &Value) -> BoxedStrategy<Value> {
+        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+            let values = values.clone();
+            return prop_oneof![
+                4 => proptest::sample::select(values),
+                1 => Just(Value::from(NEW_ENUM_VALUE)),
+            ]
+            .boxed();
+        }
+        match schema.get("type").and_then(Value::as_str) {
+            Some("boolean") => any::<bool>().prop_map(Value::from).boxed(),
+            Some("integer") => (-5i64..100_000).prop_map(Value::from).boxed(),
+            Some("number") => (-5.0f64..5.0).prop_map(Value::from).boxed(),
+            Some("string") => "[A-Za-z0-9 .:+@-]{0,12}".prop_map(Value::from).boxed(),
+            // `{}`: anything
+            _ => prop_oneof![
+                Just(Value::Null),
+                Just(Value::from(1)),
+                Just(serde_json::json!({"k": [true]}))
+            ]
+            .boxed(),
+        }
+    }
+
+    /// A value of `schema` as a vendor might send it: every property present, left out (when
+    /// not required), `null`, or (for enums) a value added later; unknown properties added.
+    pub fn value(spec: &Value, schema: &Value, depth: u32) -> BoxedStrategy<Value> {
+        let schema = resolve(spec, schema);
+        match schema.get("type").and_then(Value::as_str) {
+            Some("array") => {
+                let items = schema.get("items").cloned().unwrap_or(Value::Null);
+                let max = if depth > 3 { 0 } else { 2 };
+                proptest::collection::vec(value(spec, &items, depth + 1), 0..=max)
+                    .prop_map(Value::Array)
+                    .boxed()
+            }
+            Some("object") if schema.get("properties").is_some() => {
+                let required: Vec<String> = schema
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let members: Vec<Member> = schema["properties"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(name, prop)| {
+                        let name = name.clone();
+                        let present = value(spec, prop, depth + 1);
+                        let optional = !required.contains(&name);
+                        let n1 = name.clone();
+                        let n2 = name.clone();
+                        let mut choices: Vec<(u32, Member)> = vec![
+                            (6, present.prop_map(move |v| Some((n1.clone(), v))).boxed()),
+                            (1, Just(Some((n2, Value::Null))).boxed()),
+                        ];
+                        if optional {
+                            choices.push((2, Just(None).boxed()));
+                        }
+                        proptest::strategy::Union::new_weighted(choices).boxed()
+                    })
+                    .collect();
+                let extra = proptest::option::weighted(
+                    0.3,
+                    (
+                        "x[a-z]{1,6}",
+                        prop_oneof![
+                            Just(Value::from("new")),
+                            Just(serde_json::json!({"n": [1, null]}))
+                        ],
+                    ),
+                );
+                (members, extra)
+                    .prop_map(|(members, extra)| {
+                        let mut map: Map<String, Value> = members.into_iter().flatten().collect();
+                        if let Some((k, v)) = extra {
+                            map.insert(k, v);
+                        }
+                        Value::Object(map)
+                    })
+                    .boxed()
+            }
+            Some("object") => {
+                // a map (additionalProperties)
+                let items = schema
+                    .get("additionalProperties")
+                    .filter(|a| a.is_object())
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                proptest::collection::btree_map(
+                    "[a-z_]{1,6}",
+                    value(spec, &items, depth + 1),
+                    0..=2,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect()))
+                .boxed()
+            }
+            _ => scalar(schema),
+        }
+    }
+
+    /// A success answer of `schema_name` in `file`, varied; its `id` is a string more often than not.
+    pub fn answer(file: &str, schema_name: &str) -> BoxedStrategy<Value> {
+        let spec = spec(file);
+        let schema = serde_json::json!({"$ref": format!("#/components/schemas/{schema_name}")});
+        (
+            value(&spec, &schema, 0),
+            proptest::option::weighted(0.8, "[0-9a-f-]{36}"),
+        )
+            .prop_map(|(mut answer, id)| {
+                if let (Value::Object(map), Some(id)) = (&mut answer, id) {
+                    map.insert("id".into(), Value::from(id));
+                }
+                answer
+            })
+            .boxed()
+    }
+}
+
+/// The `id` a decoded answer must keep: the answer's, when it is a non-empty string.
+fn expected_id(answer: &serde_json::Value) -> Option<String> {
+    answer
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .filter(|id| !id.trim().is_empty())
+        .map(str::to_owned)
+}
+
+fn success(status: u16, body: &serde_json::Value) -> String {
+    raw(&Answer {
+        status,
+        content_type: Some("application/json"),
+        retry_after: None,
+        body: body.to_string().into_bytes(),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn any_entrust_user_the_contract_allows_decodes_and_keeps_its_id(
+        answer in contract::answer("entrust-idaas.yaml", "User")
+    ) {
+        let decoded: entrust_idaas::types::User = serde_json::from_value(answer.clone())
+            .map_err(|e| TestCaseError::fail(format!("entrust-idaas alone refused it: {e}\n{answer}")))?;
+        prop_assert_eq!(decoded.id.clone().filter(|id| !id.trim().is_empty()), expected_id(&answer));
+        if let Some(state) = answer.get("state").and_then(|s| s.as_str()) {
+            prop_assert_eq!(decoded.state.map(|s| s.to_string()), Some(state.to_owned()), "an enum value is kept as sent");
+        }
+        let harness = harness();
+        let _turn = harness.turn.lock().unwrap_or_else(|e| e.into_inner());
+        *harness.answer.lock().unwrap() = success(200, &answer);
+        let mut user = user();
+        user.password = None;
+        let created = harness.runtime.block_on(harness.clients[0].create_user(&user)).unwrap();
+        prop_assert_eq!(created.id, expected_id(&answer));
+    }
+
+    #[test]
+    fn any_nexway_user_the_contract_allows_decodes_and_keeps_its_id(
+        answer in contract::answer("nexway-iam.yaml", "User")
+    ) {
+        let decoded: nexway_iam::types::User = serde_json::from_value(answer.clone())
+            .map_err(|e| TestCaseError::fail(format!("nexway-iam alone refused it: {e}\n{answer}")))?;
+        prop_assert_eq!(decoded.id.clone().filter(|id| !id.trim().is_empty()), expected_id(&answer));
+        let harness = harness();
+        let _turn = harness.turn.lock().unwrap_or_else(|e| e.into_inner());
+        *harness.answer.lock().unwrap() = success(201, &answer);
+        let created = harness.runtime.block_on(harness.clients[3].create_user(&user())).unwrap();
+        prop_assert_eq!(created.id, expected_id(&answer));
+        prop_assert!(created.answer.is_some(), "the typed answer is kept");
+    }
+
+    #[test]
+    fn any_mid_answer_the_contract_allows_decodes(
+        answer in contract::answer("mid-provider.yaml", "ResponseStatus")
+    ) {
+        let decoded: Result<mid_provider::types::ResponseStatus, _> = serde_json::from_value(answer.clone());
+        prop_assert!(decoded.is_ok(), "mid-provider alone refused {}: {:?}", answer, decoded.err());
+        let harness = harness();
+        let _turn = harness.turn.lock().unwrap_or_else(|e| e.into_inner());
+        *harness.answer.lock().unwrap() = success(202, &answer);
+        let created = harness.runtime.block_on(harness.clients[1].create_user(&user())).unwrap();
+        prop_assert!(created.answer.is_some(), "the typed answer is kept: {}", answer);
     }
 }
