@@ -12,12 +12,17 @@ use crate::exit::Failure;
 /// The CSV `iam demo` imports: 40 Nexway users, 2 of them invalid on purpose.
 const DEMO_CSV: &str = include_str!("../demo/users.csv");
 
-/// Replaces every string equal to one of `secrets` by `***`.
+/// Replaces by `***` every string equal to one of `secrets`, and every string under a
+/// secret-named member (an answer's Nexway set-password `token`, Entrust's
+/// `tempAccessCode.code`: secrets the demo does not know in advance).
 fn redact(value: &mut Value, secrets: &[&str]) {
     match value {
         Value::String(s) if secrets.contains(&s.as_str()) => *s = "***".to_owned(),
         Value::Array(items) => items.iter_mut().for_each(|v| redact(v, secrets)),
-        Value::Object(map) => map.values_mut().for_each(|v| redact(v, secrets)),
+        Value::Object(map) => map.iter_mut().for_each(|(k, v)| match v {
+            Value::String(s) if iam_clients::is_secret_attribute(k) => *s = "***".to_owned(),
+            v => redact(v, secrets),
+        }),
         _ => {}
     }
 }
@@ -203,5 +208,31 @@ fn placeholder_target(url: &str) -> Target {
         ca_cert: None::<PathBuf>,
         resolve: vec![],
         timeout: 30,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_in_answers_are_redacted_by_value_and_by_name() {
+        let mut answer = json!({
+            "id": "u1", "token": "setpw-1", "password": "pw", "userName": "ada",
+            "tempAccessCode": {"code": "tac-1", "maxUses": 1},
+            "tokens": [{"type": "ENTRUST_SOFT_TOKEN", "serialNumber": "62461"}],
+            "note": "known-secret",
+        });
+        redact(&mut answer, &["known-secret"]);
+        assert_eq!(
+            answer,
+            json!({
+                "id": "u1", "token": "***", "password": "***", "userName": "ada",
+                "tempAccessCode": {"code": "***", "maxUses": 1},
+                "tokens": [{"type": "ENTRUST_SOFT_TOKEN", "serialNumber": "62461"}],
+                "note": "***",
+            })
+        );
     }
 }
