@@ -3,8 +3,11 @@
 //! The provider crates (`entrust-idaas`, `mid-provider`, `nexway-iam`) are generated from the
 //! vendors' documents and speak each API exactly. This crate is the thin layer most code wants on
 //! top: one [`IdentityProvider`] trait, one provider-neutral [`NewUser`], one [`Error`] whose
-//! [`ErrorKind`] says what happened and whether the user may exist, token sources (a fixed token
-//! or [`ClientCredentials`]), and retries that never create a user twice.
+//! [`ErrorKind`] says what happened and whether the user may exist, token sources (a fixed token,
+//! the vendors' own token endpoints [`EntrustAdminAuth`] and [`NexwayJwt`], or OAuth2
+//! [`ClientCredentials`]), and retries that never create a user twice. Answers are read
+//! liberally: whatever shape a success answer has, the user is reported created, with the
+//! vendor's id whenever the answer carries one.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -24,6 +27,8 @@
 //!     .build();
 //! let created = nexway.create_user(&user).await?;
 //! assert_eq!((created.status, created.username.as_deref()), (201, Some("ada")));
+//!
+//! assert!(created.id.is_some(), "Nexway's answer carries the user's id");
 //!
 //! // The same user again: the provider says it exists.
 //! let err = nexway.create_user(&user).await.unwrap_err();
