@@ -119,12 +119,7 @@ impl EntrustClient {
         .await?;
         Ok(CreatedUser {
             provider: KIND,
-            id: created
-                .answer
-                .as_ref()
-                .and_then(|u| u.id.clone())
-                .filter(|id| !id.trim().is_empty())
-                .or(created.unread_id),
+            id: created.id(|u| u.id.as_ref()),
             username: Some(
                 created
                     .answer

@@ -32,6 +32,19 @@ pub(crate) struct Created<T> {
     pub unread_id: Option<String>,
 }
 
+impl<T> Created<T> {
+    /// The created user's id: the typed answer's (through `of`), else the one read from an
+    /// answer that did not decode; never a blank one.
+    pub fn id(&self, of: impl Fn(&T) -> Option<&String>) -> Option<String> {
+        self.answer
+            .as_ref()
+            .and_then(of)
+            .filter(|id| !id.trim().is_empty())
+            .cloned()
+            .or_else(|| self.unread_id.clone())
+    }
+}
+
 enum Failure {
     /// A 2xx whose body could not be read as the spec's type: the user was created; the body's
     /// `id`, when it has one.

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{CLIENT_SECRET, TOKEN, env_with, user_for};
@@ -16,19 +14,6 @@ use iam_sandbox::{Action, Fault, Route};
 const PASSWORD: &str = "pw-SECRET-9f8e";
 const ACTIVATION_CODE: &str = "ac-SECRET-5150";
 const SECRETS: &[&str] = &[TOKEN, CLIENT_SECRET, PASSWORD, ACTIVATION_CODE, "SECRET"];
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn assert_clean(what: &str, text: &str) {
     for secret in SECRETS {
@@ -50,15 +35,7 @@ fn mid_user(n: u32) -> NewUser {
 
 #[tokio::test]
 async fn no_secret_in_debug_display_errors_or_traces() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = common::capture_traces();
 
     let env = env_with(false, Duration::from_secs(300)).await;
     let mut printed: Vec<(String, String)> = Vec::new();
@@ -144,7 +121,7 @@ async fn no_secret_in_debug_display_errors_or_traces() {
     for (what, text) in &printed {
         assert_clean(what, text);
     }
-    let traces = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let traces = captured.text();
     assert!(
         traces.contains("iam.request"),
         "the span is emitted:\n{traces}"

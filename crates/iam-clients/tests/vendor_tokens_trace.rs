@@ -1,39 +1,17 @@
 //! No secret of the vendors' token flows (shared secret, client secret, issued tokens, refresh
 //! tokens, Nexway's set-password token) in `Debug`, errors or traces at TRACE level.
 
+mod common;
 mod vendor_common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use iam_clients::{EntrustAdminAuth, NexwayJwt};
 use vendor_common::*;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_in_debug_errors_or_traces_at_trace_level() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = common::capture_traces();
 
     let (sandbox, running) = sandbox(Duration::from_secs(2)).await;
     let mut printed = String::new();
@@ -63,7 +41,7 @@ async fn no_secret_in_debug_errors_or_traces_at_trace_level() {
         let err = bad.unwrap_err();
         printed += &format!("{err} {err:?}");
     }
-    let traces = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let traces = captured.text();
     assert!(traces.contains("iam.request"), "{traces}");
     // The Nexway answer carries the set-password token; it must not show either.
     for text in [&printed, &traces] {
