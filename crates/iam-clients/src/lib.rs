@@ -97,7 +97,7 @@ pub use vendor_auth::NexwayJwt;
 
 /// The Rust examples of the workspace README, compiled as doctests so they stay true.
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
 /// The future [`IdentityProvider::create_user`] returns.
