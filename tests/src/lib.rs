@@ -1,7 +1,7 @@
-//! Helpers shared by the workspace-level tests in `tests/tests/`: where things are, and the seed
-//! samples.
+//! Helpers shared by the workspace-level tests in `tests/tests/`: where things are, and the
+//! vendor samples (`tests/fixtures/`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -13,9 +13,17 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// The vendor documents, `../shared/seeds/` beside the workspace root.
-pub fn seeds_dir() -> PathBuf {
-    workspace_root().join("../shared/seeds")
+/// The environment variable naming a folder that holds the vendor documents the fixtures were
+/// copied from (`entrust-idaas-create-user.txt`, `mid-provider-create-user.txt`,
+/// `nexway-iam-create-user.txt`). Only the opt-in check of the fixtures against those documents
+/// reads it; nothing else in the project needs the documents.
+pub const SEEDS_DIR_ENV: &str = "IAM_SEEDS_DIR";
+
+/// The folder [`SEEDS_DIR_ENV`] names, if it is set (and not empty).
+pub fn seeds_dir() -> Option<PathBuf> {
+    std::env::var_os(SEEDS_DIR_ENV)
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
 }
 
 /// A JSON file from `tests/fixtures/`.
@@ -26,9 +34,10 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
-/// Every top-level `{...}` block of a seed document that parses as JSON, in order.
-pub fn seed_json_blocks(seed_file: &str) -> Vec<Value> {
-    let path = seeds_dir().join(seed_file);
+/// Every top-level `{...}` block of the vendor document `seed_file` in `seeds_dir` that parses as
+/// JSON, in order.
+pub fn seed_json_blocks(seeds_dir: &Path, seed_file: &str) -> Vec<Value> {
+    let path = seeds_dir.join(seed_file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read seed {}: {e}", path.display()));
     let mut blocks = Vec::new();
