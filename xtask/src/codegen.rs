@@ -1,4 +1,5 @@
-//! Specs -> `crates/<provider>/src/generated.rs`, and the drift check.
+//! Specs -> `crates/<provider>/src/generated.rs` and the simulator's byte-identical copies
+//! `crates/iam-sandbox/openapi/*.yaml`, and the drift check.
 //!
 //! Everything is generated in memory first; files are written only when every spec generated,
 //! each through [`ensure_file_contents`], which both `generate` and `check` use.
@@ -61,13 +62,20 @@ impl From<SpecError> for CodegenError {
     }
 }
 
-/// Generates or checks every provider's client under the workspace `root`.
-/// Returns the files written (none in check mode).
+/// Generates or checks every provider's client, and the simulator's copy of its spec, under the
+/// workspace `root`. Returns the files written (none in check mode).
 pub fn run(root: &Path, mode: Mode) -> Result<Vec<String>, CodegenError> {
-    let generated = PROVIDERS
-        .iter()
-        .map(|p| Ok((p.generated_path(), generate_provider(root, p)?)))
-        .collect::<Result<Vec<_>, CodegenError>>()?;
+    let mut generated = Vec::new();
+    for p in PROVIDERS {
+        generated.push((p.generated_path(), generate_provider(root, p)?));
+        let spec_path = p.spec_path();
+        let spec =
+            std::fs::read_to_string(root.join(&spec_path)).map_err(|error| CodegenError::Io {
+                file: spec_path,
+                error,
+            })?;
+        generated.push((p.sandbox_spec_path(), spec));
+    }
     let mut written = Vec::new();
     for (file, contents) in generated {
         if ensure_file_contents(root, &file, &contents, mode)? {

@@ -9,8 +9,9 @@ const HELP: &str = "\
 cargo xtask: project tasks for iam-clients
 
 USAGE:
-    cargo xtask generate [--root DIR]   regenerate crates/<provider>/src/generated.rs from openapi/*.yaml
-    cargo xtask check [--root DIR]      fail if a committed generated.rs differs from what its spec gives
+    cargo xtask generate [--root DIR]   regenerate crates/<provider>/src/generated.rs from openapi/*.yaml,
+                                        and copy the specs to crates/iam-sandbox/openapi/
+    cargo xtask check [--root DIR]      fail if a committed generated.rs or spec copy differs from openapi/
     cargo xtask bench                   run every benchmark against its baseline; write BENCHMARKS.md
 
 OPTIONS:
@@ -50,7 +51,9 @@ fn main() -> ExitCode {
     match codegen::run(&root, mode) {
         Ok(written) => {
             match mode {
-                Mode::Check => println!("generated code is up to date with openapi/"),
+                Mode::Check => {
+                    println!("generated code and spec copies are up to date with openapi/")
+                }
                 Mode::Write if written.is_empty() => {
                     println!("generated code was already up to date")
                 }

@@ -23,6 +23,12 @@ impl Provider {
     pub fn generated_path(&self) -> String {
         format!("crates/{}/src/generated.rs", self.crate_name)
     }
+
+    /// The simulator's copy of the spec, relative to the workspace root: `iam-sandbox` embeds and
+    /// serves it, and a crate may embed only files inside its own folder (`cargo package`).
+    pub fn sandbox_spec_path(&self) -> String {
+        format!("crates/iam-sandbox/openapi/{}", self.spec_file)
+    }
 }
 
 /// Every provider, in the order they are generated.

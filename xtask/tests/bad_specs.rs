@@ -15,7 +15,7 @@ impl Workspace {
         let _ = std::fs::remove_dir_all(&root);
         let real = xtask::workspace_root();
         for p in PROVIDERS {
-            for file in [p.spec_path(), p.generated_path()] {
+            for file in [p.spec_path(), p.generated_path(), p.sandbox_spec_path()] {
                 let to = root.join(&file);
                 std::fs::create_dir_all(to.parent().unwrap()).unwrap();
                 std::fs::copy(real.join(&file), to).unwrap();
@@ -241,6 +241,38 @@ fn generate_twice_changes_nothing() {
         before,
         "committed files are what the specs generate"
     );
+}
+
+/// The simulator serves its own copies of the specs (a packaged crate embeds only its own
+/// files): a copy that differs from `openapi/`, or is missing, fails the check; generate restores it.
+#[test]
+fn check_fails_on_a_drifted_or_missing_sandbox_spec_copy_and_generate_restores_it() {
+    let ws = Workspace::copy("sandbox-copy");
+    let copy = ws
+        .path()
+        .join("crates/iam-sandbox/openapi/mid-provider.yaml");
+    let original = std::fs::read_to_string(&copy).unwrap();
+    std::fs::write(&copy, original.replacen("Create User", "Create a User", 1)).unwrap();
+    let (code, stderr) = ws.xtask("check");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("crates/iam-sandbox/openapi/mid-provider.yaml is out of date"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("first difference at line"), "{stderr}");
+
+    std::fs::remove_file(&copy).unwrap();
+    let (code, stderr) = ws.xtask("check");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("the file does not exist"), "{stderr}");
+
+    assert_eq!(ws.xtask("generate").0, 0);
+    assert_eq!(
+        std::fs::read_to_string(&copy).unwrap(),
+        std::fs::read_to_string(ws.path().join("openapi/mid-provider.yaml")).unwrap(),
+        "the copy is byte-identical to the spec"
+    );
+    assert_eq!(ws.xtask("check").0, 0);
 }
 
 #[test]

@@ -70,12 +70,13 @@ impl Provider {
         }
     }
 
-    /// The spec, embedded at compile time from `openapi/`.
+    /// The spec, embedded at compile time from this crate's `openapi/`: byte-identical copies of
+    /// the workspace's specs, written by `cargo xtask generate` and checked by `cargo xtask check`.
     pub fn spec_yaml(self) -> &'static str {
         match self {
-            Provider::Entrust => include_str!("../../../openapi/entrust-idaas.yaml"),
-            Provider::Mid => include_str!("../../../openapi/mid-provider.yaml"),
-            Provider::Nexway => include_str!("../../../openapi/nexway-iam.yaml"),
+            Provider::Entrust => include_str!("../openapi/entrust-idaas.yaml"),
+            Provider::Mid => include_str!("../openapi/mid-provider.yaml"),
+            Provider::Nexway => include_str!("../openapi/nexway-iam.yaml"),
         }
     }
 }
