@@ -67,14 +67,12 @@ impl From<SpecError> for CodegenError {
 pub fn run(root: &Path, mode: Mode) -> Result<Vec<String>, CodegenError> {
     let mut generated = Vec::new();
     for p in PROVIDERS {
-        generated.push((p.generated_path(), generate_provider(root, p)?));
-        let spec_path = p.spec_path();
-        let spec =
-            std::fs::read_to_string(root.join(&spec_path)).map_err(|error| CodegenError::Io {
-                file: spec_path,
-                error,
-            })?;
-        generated.push((p.sandbox_spec_path(), spec));
+        // Read once: the same text is generated from and copied.
+        let spec_name = p.spec_path();
+        let text = spec::read(&root.join(&spec_name), &spec_name)?;
+        let source = generate_source(&spec::parse(&text, &spec_name)?, &spec_name)?;
+        generated.push((p.generated_path(), source));
+        generated.push((p.sandbox_spec_path(), text));
     }
     let mut written = Vec::new();
     for (file, contents) in generated {

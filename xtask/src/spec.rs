@@ -32,14 +32,16 @@ impl std::error::Error for SpecError {}
 
 /// Reads and checks a spec. `display_name` is how errors name it.
 pub fn load(path: &Path, display_name: &str) -> Result<OpenAPI, SpecError> {
-    let fail = |message: String| SpecError {
+    parse(&read(path, display_name)?, display_name)
+}
+
+/// Reads a spec's text, unchecked.
+pub fn read(path: &Path, display_name: &str) -> Result<String, SpecError> {
+    std::fs::read_to_string(path).map_err(|e| SpecError {
         spec: display_name.to_owned(),
         operation: None,
-        message,
-    };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
-    parse(&text, display_name)
+        message: format!("cannot read {}: {e}", path.display()),
+    })
 }
 
 /// Parses and checks a spec's text, and returns it as the generator reads it (answers read
