@@ -95,7 +95,7 @@ pub use vendor_auth::EntrustAdminAuth;
 #[cfg(feature = "nexway")]
 pub use vendor_auth::NexwayJwt;
 
-/// The Rust examples of the workspace README, compiled as doctests so they stay true.
+/// The Rust examples of this crate's README, compiled as doctests so they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
