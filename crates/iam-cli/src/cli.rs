@@ -82,14 +82,22 @@ pub enum Command {
         "before the row counts as done. Run the same command again after Ctrl-C, a crash or kill -9: rows\n",
         "done are skipped; rows whose outcome is unknown are sent again and a 409 (the user exists) counts\n",
         "as created; --skip-unknown only lists them. Failed rows go to the rejects file (FILE.rejects) with\n",
-        "their line and reason, never with a password.\n\n",
+        "their line and reason, never with a password, once.\n\n",
+        "Each row ends decided: created; exists (409: the provider had the user; final; --existing skip\n",
+        "counts it as done); refused (400: final until the row changes); rejected (invalid, never sent);\n",
+        "failed (nothing created: a re-run sends it again); or unknown.\n\n",
+        "Speed: the provider's rate limit is the import's. A 429 (or 503 with Retry-After) pauses every\n",
+        "request until the time it names, the row is sent again, and the import slows down (AIMD) to just\n",
+        "under the limit; --rate N sends at most N requests a second, evenly.\n\n",
         "Examples:\n",
         "  IAM_TOKEN=... iam import --provider nexway users.csv\n",
+        "  IAM_TOKEN=... iam import --provider nexway --rate 20 --existing skip users.csv\n",
         "  iam import --provider mid-shift --hostname mid.example.com --tenant acme --dry-run users.jsonl\n",
         "  generate-users | IAM_TOKEN=... iam import --provider nexway --format jsonl --journal run.journal -\n\n",
         credentials!(),
         "\n\n",
-        "Exit codes: 0 all rows done; 1 some rows failed or were rejected; 2 usage or input error (a dry run\n",
+        "Exit codes: 0 all rows done; 1 some rows failed, were refused or rejected, or existed (with\n",
+        "--existing fail); 2 usage or input error (a dry run\n",
         "with bad rows; an unreadable file, header or journal): nothing was sent; 3 some rows' outcome is\n",
         "unknown; 130 interrupted by Ctrl-C (rows in flight were finished and recorded).",
     ))]
@@ -215,6 +223,16 @@ pub struct CreateUser {
     pub output: Output,
 }
 
+/// What `iam import` makes of a user the provider already has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Existing {
+    /// Count them as not imported: exit 1.
+    #[default]
+    Fail,
+    /// Count them as done: a migration into a tenant that holds some of the users.
+    Skip,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Comma-separated values with a header row.
@@ -248,6 +266,15 @@ pub struct Import {
     /// On a re-run, list rows whose outcome is unknown instead of sending them again.
     #[arg(long)]
     pub skip_unknown: bool,
+    /// Users the provider already has (409 on a first send): `fail` counts them against the
+    /// import (exit 1), `skip` counts them as done (exit 0). Never sent again either way.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t)]
+    pub existing: Existing,
+    /// Requests per second at most, evenly spaced (the provider's published limit). Without it
+    /// the import adapts: a 429 pauses every request for its Retry-After, then it settles just
+    /// under the limit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate: Option<u32>,
     /// How to print the summary.
     #[arg(long, value_enum, default_value_t)]
     pub output: Output,

@@ -174,6 +174,8 @@ pub async fn run() -> Result<(), Failure> {
         journal: None,
         rejects: None,
         skip_unknown: false,
+        existing: crate::cli::Existing::Fail,
+        rate: None,
         output: Output::Text,
     };
     let built = crate::target::Built {

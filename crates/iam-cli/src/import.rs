@@ -11,9 +11,11 @@ use iam_clients::{ErrorKind, IdentityProvider};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use crate::cli::{Format, Import, Output};
+use crate::cli::{Existing, Format, Import, Output};
 use crate::exit::{self, Failure};
 use crate::journal::{self, Record, State};
+use crate::pace::{Heard, Pace};
+use crate::row_state::{self, Act, Answer, Event, Policy, RowState, Tally};
 use crate::rows::{self, Row};
 
 /// Counts, per outcome.
@@ -24,6 +26,10 @@ pub struct Counts {
     /// Re-sent rows whose outcome was unknown and that the provider says exist (409).
     pub confirmed_existing: AtomicU64,
     pub already_done: AtomicU64,
+    /// Users the provider had before (409 on a first send, now or in an earlier run).
+    pub exists: AtomicU64,
+    /// Refused by the provider (400), now or in an earlier run for the same content.
+    pub refused: AtomicU64,
     pub valid: AtomicU64,
     pub rejected: AtomicU64,
     pub failed: AtomicU64,
@@ -35,11 +41,26 @@ impl Counts {
     fn get(v: &AtomicU64) -> u64 {
         v.load(Ordering::Relaxed)
     }
+    fn tally(&self, tally: Tally) -> &AtomicU64 {
+        match tally {
+            Tally::Created => &self.created,
+            Tally::ConfirmedExisting => &self.confirmed_existing,
+            Tally::AlreadyDone => &self.already_done,
+            Tally::Exists => &self.exists,
+            Tally::Refused => &self.refused,
+            Tally::Rejected => &self.rejected,
+            Tally::Failed => &self.failed,
+            Tally::Unknown => &self.unknown,
+        }
+    }
+
     fn done(&self) -> u64 {
         [
             &self.created,
             &self.confirmed_existing,
             &self.already_done,
+            &self.exists,
+            &self.refused,
             &self.valid,
             &self.rejected,
             &self.failed,
@@ -59,6 +80,7 @@ struct Shared {
     counts: Counts,
     dry_run: bool,
     skip_unknown: bool,
+    pace: Pace,
     /// Set when the journal cannot be written: nothing more is sent.
     stop: AtomicBool,
     journal_error: Mutex<Option<String>>,
@@ -162,7 +184,12 @@ fn spawn_reader(
 }
 
 pub async fn run(args: Import) -> Result<(), Failure> {
-    let built = crate::target::build(&args.target, args.dry_run)?;
+    // No retry inside the client: the import waits out a 429 for every row at once (`pace`).
+    let built = crate::target::build_with_retry(
+        &args.target,
+        args.dry_run,
+        iam_clients::RetryPolicy::none(),
+    )?;
     run_with(args, built).await
 }
 
@@ -204,6 +231,7 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         counts: Counts::default(),
         dry_run: args.dry_run,
         skip_unknown: args.skip_unknown,
+        pace: Pace::new(concurrency, args.rate.and_then(std::num::NonZeroU32::new)),
         stop: AtomicBool::new(false),
         journal_error: Mutex::new(None),
     });
@@ -215,12 +243,22 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         }
     };
     let progress = crate::progress::Progress::start(total, args.dry_run);
+    let ticker = (!args.dry_run).then(|| {
+        let (shared, progress) = (shared.clone(), progress.clone());
+        let adaptive = args.rate.is_none();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                progress.note(shared.pace.status().describe(adaptive));
+            }
+        })
+    });
 
     // Rows in the pipeline (journaled ahead, waiting, in flight, being journaled) and requests in
-    // flight are bounded separately: the journal's fsyncs then overlap other rows' requests
-    // instead of sitting on every row's path. Memory stays bounded by `slots`.
+    // flight (`pace`) are bounded separately: the journal's fsyncs then overlap other rows'
+    // requests instead of sitting on every row's path. Memory stays bounded by `slots`.
     let slots = Arc::new(Semaphore::new(concurrency * 4));
-    let sends = Arc::new(Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -240,20 +278,23 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         };
         let shared = shared.clone();
         let progress = progress.clone();
-        let sends = sends.clone();
         tasks.spawn(async move {
-            process(&shared, row, &sends).await;
+            process(&shared, row).await;
             progress.set(shared.counts.done());
             drop(permit);
         });
     }
     drop(rows); // the reader thread stops at its next row
     if interrupted {
+        shared.pace.interrupt();
         eprintln!(
             "\ninterrupted: finishing the requests in flight and recording them (Ctrl-C again does not stop that)"
         );
     }
     while tasks.join_next().await.is_some() {}
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
     progress.finish();
 
     let journal_error = shared.journal_error.lock().expect("lock").clone();
@@ -266,6 +307,7 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         rejects: &rejects_path,
         interrupted,
         dry_run: args.dry_run,
+        existing: args.existing,
     };
     match args.output {
         Output::Json => crate::print_stdout(&format!("{}\n", summary.json())),
@@ -286,7 +328,9 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         exit::UNKNOWN
     } else if args.dry_run && Counts::get(&c.rejected) > 0 {
         exit::USAGE
-    } else if Counts::get(&c.rejected) + Counts::get(&c.failed) > 0 {
+    } else if Counts::get(&c.rejected) + Counts::get(&c.failed) + Counts::get(&c.refused) > 0
+        || args.existing == Existing::Fail && Counts::get(&c.exists) > 0
+    {
         exit::REFUSED
     } else {
         exit::OK
@@ -344,55 +388,142 @@ fn reject(shared: &Shared, line: u64, user: &str, kind: &str, field: Option<&str
     }
 }
 
-/// A row that is invalid: counted, listed in the rejects file and journaled `rejected` (never
-/// sent, so a re-run checks it again).
-async fn reject_invalid(
-    shared: &Shared,
+/// How a row ended, for the journal and the rejects file.
+#[derive(Default)]
+struct Outcome {
+    status: Option<u16>,
+    reason: Option<String>,
+    kind: &'static str,
+    field: Option<String>,
+    hash: Option<String>,
+}
+
+/// One row and what an earlier run did with it.
+struct RowRun<'a> {
+    shared: &'a Shared,
     line: u64,
     key: String,
-    kind: &str,
-    field: Option<&str>,
-    reason: String,
-) {
-    shared.counts.rejected.fetch_add(1, Ordering::Relaxed);
-    reject(shared, line, &key, kind, field, &reason);
-    if !shared.dry_run {
-        let record_ = Record {
-            line,
-            user: key,
-            state: State::Rejected,
-            status: None,
-            reason: Some(reason),
+    state: RowState,
+    /// An earlier run already put this line in the rejects file.
+    listed_before: bool,
+}
+
+impl RowRun<'_> {
+    /// Moves the row by `event`; a `Finish` is counted, journaled and listed here.
+    async fn step(&mut self, event: Event, outcome: Outcome) -> Act {
+        let policy = Policy {
+            skip_unknown: self.shared.skip_unknown,
         };
-        record(shared, record_).await;
+        let (to, act) = row_state::next(self.state, event, policy).unwrap_or_else(|| {
+            panic!(
+                "iam import: no transition from {:?} on {event:?} (a bug)",
+                self.state
+            )
+        });
+        self.state = to;
+        if let Act::Finish { tally, record } = act {
+            self.finish(tally, record, outcome).await;
+        }
+        act
+    }
+
+    async fn finish(&self, tally: Tally, journal: bool, outcome: Outcome) {
+        let shared = self.shared;
+        let c = &shared.counts;
+        c.tally(tally).fetch_add(1, Ordering::Relaxed);
+        if tally == Tally::Unknown {
+            let mut rows = c.unknown_rows.lock().expect("lock");
+            rows.push((self.line, self.key.clone()));
+        }
+        if !journal {
+            return;
+        }
+        let listed = matches!(
+            tally,
+            Tally::Rejected | Tally::Refused | Tally::Failed | Tally::Unknown
+        );
+        if listed && !self.listed_before {
+            reject(
+                shared,
+                self.line,
+                &self.key,
+                outcome.kind,
+                outcome.field.as_deref(),
+                outcome.reason.as_deref().unwrap_or_default(),
+            );
+        }
+        if !shared.dry_run {
+            let entry = Record {
+                line: self.line,
+                user: self.key.clone(),
+                state: self.state.journal(),
+                status: outcome.status,
+                reason: outcome.reason,
+                hash: outcome.hash,
+            };
+            record(shared, entry).await;
+        }
+    }
+
+    /// The row does not parse or validate.
+    async fn invalid(&mut self, kind: &'static str, field: Option<&str>, reason: String) {
+        let outcome = Outcome {
+            reason: Some(reason),
+            kind,
+            field: field.map(str::to_owned),
+            ..Outcome::default()
+        };
+        self.step(Event::Invalid, outcome).await;
     }
 }
 
-/// One row. `sends` bounds the requests in flight; a row holds a permit only while its request is.
-async fn process(shared: &Shared, row: Row, sends: &Semaphore) {
+/// The provider's answer, as the row's state machine sees it.
+pub fn answer_of(kind: ErrorKind, status: Option<u16>, retry_after: bool) -> Answer {
+    match kind {
+        ErrorKind::Conflict => Answer::Conflict,
+        ErrorKind::RateLimited => Answer::RateLimited,
+        ErrorKind::ServerError if status == Some(503) && retry_after => Answer::RateLimited,
+        ErrorKind::OutcomeUnknown => Answer::Unknown,
+        ErrorKind::InvalidInput | ErrorKind::UnsupportedField | ErrorKind::Config => {
+            Answer::Refused
+        }
+        _ => Answer::Failed,
+    }
+}
+
+/// One row, from the file to its end for this run.
+async fn process(shared: &Shared, row: Row) {
     let c = &shared.counts;
     c.rows.fetch_add(1, Ordering::Relaxed);
     let key = row.key();
     let line = row.line;
+    let earlier = shared.previous.lines.get(&line);
+    let mut run = RowRun {
+        shared,
+        line,
+        key,
+        state: RowState::New,
+        listed_before: earlier.is_some_and(|e| {
+            matches!(
+                e.state,
+                State::Rejected | State::Refused | State::Failed | State::Unknown
+            )
+        }),
+    };
     let user = match row.user {
         Ok(user) => user,
         Err(reason) => {
             let reason = format!("line {line}: {reason}");
-            return reject_invalid(shared, line, key, "invalid input", None, reason).await;
+            return run.invalid("invalid input", None, reason).await;
         }
     };
-    // What an earlier run did with this line (a row rejected as invalid was never sent: check it
-    // again, the file may have been fixed).
-    let mut resend_unknown = false;
-    let previous = shared
-        .previous
-        .lines
-        .get(&line)
-        .filter(|(_, state)| *state != State::Rejected);
-    if let Some((previous_key, state)) = previous {
-        if *previous_key != key {
+    // What an earlier run did with this line (a row rejected as invalid was never sent and may
+    // have had no key: it is checked again below).
+    if let Some(earlier) = earlier {
+        if earlier.state != State::Rejected && earlier.user != run.key {
             let why = format!(
-                "line {line} was `{previous_key}` when the journal was written and is `{key}` now: the file changed; use a new --journal"
+                "line {line} was `{}` when the journal was written and is `{}` now: the file changed; use a new --journal",
+                earlier.user, run.key
             );
             shared.stop.store(true, Ordering::Relaxed);
             shared
@@ -402,24 +533,19 @@ async fn process(shared: &Shared, row: Row, sends: &Semaphore) {
                 .get_or_insert(why);
             return;
         }
-        match state {
-            State::Created | State::Refused => {
-                c.already_done.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            State::Rejected => unreachable!("filtered out above"),
-            State::Sending | State::Unknown if shared.skip_unknown => {
-                c.unknown.fetch_add(1, Ordering::Relaxed);
-                c.unknown_rows.lock().expect("lock").push((line, key));
-                return;
-            }
-            State::Sending | State::Unknown => resend_unknown = true,
-            State::Failed => {}
+        let same_content = earlier.state != State::Refused
+            || earlier.hash.as_deref() == Some(row_state::content_hash(&user).as_str());
+        let event = Event::Journaled {
+            state: earlier.state,
+            same_content,
+        };
+        if let Act::Finish { .. } = run.step(event, Outcome::default()).await {
+            return;
         }
     }
     if let Err(e) = shared.provider.validate(&user) {
         let reason = format!("line {line}: {e}");
-        return reject_invalid(shared, line, key, e.kind().as_str(), e.field(), reason).await;
+        return run.invalid(e.kind().as_str(), e.field(), reason).await;
     }
     if shared.dry_run {
         c.valid.fetch_add(1, Ordering::Relaxed);
@@ -430,76 +556,79 @@ async fn process(shared: &Shared, row: Row, sends: &Semaphore) {
             shared,
             Record {
                 line,
-                user: key.clone(),
+                user: run.key.clone(),
                 state: State::Sending,
                 status: None,
                 reason: None,
+                hash: None,
             },
         )
         .await
     {
         return;
     }
-    let permit = sends
-        .acquire()
-        .await
-        .expect("the semaphore is never closed");
-    let result = shared.provider.create_user(&user).await;
-    drop(permit);
-    let (state, status, reason) = match result {
-        Ok(created) => {
-            c.created.fetch_add(1, Ordering::Relaxed);
-            (State::Created, Some(created.status), None)
-        }
-        Err(e) if e.is_conflict() && resend_unknown => {
-            // Sent before with an unknown outcome; the provider says it exists: that send created it.
-            c.confirmed_existing.fetch_add(1, Ordering::Relaxed);
-            (
-                State::Created,
-                e.status(),
-                Some("409 on re-send: created by the earlier run".to_owned()),
-            )
-        }
-        Err(e) => {
-            let reason = format!("line {line}: {e}");
-            let state = match e.kind() {
-                ErrorKind::OutcomeUnknown => State::Unknown,
-                ErrorKind::InvalidInput
-                | ErrorKind::UnsupportedField
-                | ErrorKind::Conflict
-                | ErrorKind::Config => State::Rejected,
-                _ => State::Failed,
+    run.step(Event::Sent, Outcome::default()).await;
+    loop {
+        let Some(slot) = shared.pace.acquire().await else {
+            let reason = format!("line {line}: not sent: interrupted while the import waited");
+            let outcome = Outcome {
+                reason: Some(reason),
+                kind: "interrupted",
+                ..Outcome::default()
             };
-            match state {
-                State::Unknown => {
-                    c.unknown.fetch_add(1, Ordering::Relaxed);
-                    c.unknown_rows
-                        .lock()
-                        .expect("lock")
-                        .push((line, key.clone()));
-                }
-                State::Refused => {
-                    c.rejected.fetch_add(1, Ordering::Relaxed);
-                }
-                _ => {
-                    c.failed.fetch_add(1, Ordering::Relaxed);
-                }
+            run.step(Event::Interrupted, outcome).await;
+            return;
+        };
+        let result = shared.provider.create_user(&user).await;
+        let (answer, outcome) = match &result {
+            Ok(created) => (
+                Answer::Created,
+                Outcome {
+                    status: Some(created.status),
+                    ..Outcome::default()
+                },
+            ),
+            Err(e) => {
+                let answer = answer_of(e.kind(), e.status(), e.retry_after().is_some());
+                let reason = match answer {
+                    Answer::Conflict if run.state == (RowState::Sending { resend: true }) => {
+                        "409 on re-send: created by the earlier run".to_owned()
+                    }
+                    _ => format!("line {line}: {e}"),
+                };
+                let hash = (answer == Answer::Refused).then(|| row_state::content_hash(&user));
+                (
+                    answer,
+                    Outcome {
+                        status: e.status(),
+                        reason: Some(reason),
+                        kind: e.kind().as_str(),
+                        field: e.field().map(str::to_owned),
+                        hash,
+                    },
+                )
             }
-            reject(shared, line, &key, e.kind().as_str(), e.field(), &reason);
-            (state, e.status(), Some(reason))
+        };
+        let heard = match (&result, answer) {
+            (Err(e), Answer::RateLimited) => Heard::Limited(e.retry_after()),
+            _ => Heard::Answer,
+        };
+        shared.pace.answered(slot, heard);
+        match run.step(Event::Answer(answer), outcome).await {
+            Act::Retry if shared.pace.is_interrupted() => {
+                let reason = format!("line {line}: rate limited; not sent again: interrupted");
+                let outcome = Outcome {
+                    reason: Some(reason),
+                    kind: "interrupted",
+                    ..Outcome::default()
+                };
+                run.step(Event::Interrupted, outcome).await;
+                return;
+            }
+            Act::Retry => continue,
+            _ => return,
         }
-    };
-    record(
-        shared,
-        Record {
-            line,
-            user: key,
-            state,
-            status,
-            reason,
-        },
-    )
-    .await;
+    }
 }
 
 struct Summary<'a> {
@@ -511,6 +640,7 @@ struct Summary<'a> {
     rejects: &'a Path,
     interrupted: bool,
     dry_run: bool,
+    existing: Existing,
 }
 
 impl Summary<'_> {
@@ -536,6 +666,10 @@ impl Summary<'_> {
             "created": Counts::get(&c.created),
             "confirmed_existing": Counts::get(&c.confirmed_existing),
             "already_done": Counts::get(&c.already_done),
+            "exists": Counts::get(&c.exists),
+            "existing": match self.existing { Existing::Fail => "fail", Existing::Skip => "skip" },
+            "refused": Counts::get(&c.refused),
+            "rate_limited": self.shared.pace.status().limited,
             "valid": Counts::get(&c.valid),
             "rejected": Counts::get(&c.rejected),
             "failed": Counts::get(&c.failed),
@@ -585,7 +719,19 @@ impl Summary<'_> {
             Counts::get(&c.already_done),
             "   (by an earlier run, per the journal)",
         );
+        let exists_note = match self.existing {
+            Existing::Skip => "   (the provider had them already; --existing skip: done)",
+            Existing::Fail => {
+                "   (the provider had them already; never re-sent; --existing skip counts them as done)"
+            }
+        };
+        line("exists", Counts::get(&c.exists), exists_note);
         let rejects_note = format!("   (see {})", self.rejects.display());
+        line(
+            "refused",
+            Counts::get(&c.refused),
+            &format!("{rejects_note}; sent again only once the row changes"),
+        );
         line("rejected", Counts::get(&c.rejected), &rejects_note);
         line(
             "failed",
@@ -600,6 +746,12 @@ impl Summary<'_> {
         for (line_no, user) in c.unknown_rows.lock().expect("lock").iter().take(20) {
             out.push_str(&format!("    line {line_no}: {user}\n"));
         }
+        let limited = self.shared.pace.status().limited;
+        if limited > 0 {
+            out.push_str(&format!(
+                "  the provider rate-limited {limited} requests (429); those rows were sent again\n"
+            ));
+        }
         if let Some(journal) = self.journal {
             out.push_str(&format!("journal: {}\n", journal.display()));
         }
@@ -610,4 +762,37 @@ impl Summary<'_> {
 /// Whether stderr is a terminal (for the progress bar).
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_map_to_the_row_machine() {
+        use ErrorKind as K;
+        #[rustfmt::skip]
+        let table = [
+            (K::Conflict, Some(409), false, Answer::Conflict),
+            (K::InvalidInput, Some(400), false, Answer::Refused),
+            (K::InvalidInput, Some(422), false, Answer::Refused),
+            (K::UnsupportedField, None, false, Answer::Refused),
+            (K::RateLimited, Some(429), false, Answer::RateLimited),
+            (K::RateLimited, Some(429), true, Answer::RateLimited),
+            (K::ServerError, Some(503), true, Answer::RateLimited),
+            (K::ServerError, Some(503), false, Answer::Failed),
+            (K::ServerError, Some(500), true, Answer::Failed),
+            (K::OutcomeUnknown, None, false, Answer::Unknown),
+            (K::Unauthorized, Some(401), false, Answer::Failed),
+            (K::Forbidden, Some(403), false, Answer::Failed),
+            (K::Transport, None, false, Answer::Failed),
+        ];
+        for (kind, status, retry_after, expected) in table {
+            assert_eq!(
+                answer_of(kind, status, retry_after),
+                expected,
+                "{kind:?} {status:?} retry-after {retry_after}"
+            );
+        }
+    }
 }

@@ -7,8 +7,12 @@
 //! {"line":2,"user":"ada","state":"sending"}
 //! {"line":2,"user":"ada","state":"created","status":201}
 //! {"line":3,"user":"bob","state":"rejected","reason":"..."}      (invalid: never sent)
-//! {"line":4,"user":"cy","state":"refused","status":409,"reason":"..."}
+//! {"line":4,"user":"cy","state":"exists","status":409,"reason":"..."}
+//! {"line":5,"user":"di","state":"refused","status":400,"reason":"...","hash":"9c0b5e2f3a1d4e77"}
 //! ```
+//!
+//! A `refused` record keeps a hash of the row without its secrets
+//! ([`crate::row_state::content_hash`]): a re-run sends the row again only if it changed.
 //!
 //! Reading it back gives each line's last state. A line `sending` without an outcome was in
 //! flight when the run stopped: its outcome is unknown.
@@ -32,7 +36,9 @@ pub enum State {
     Created,
     /// Invalid, never sent: checked again on every run (so a fixed row goes through).
     Rejected,
-    /// Sent and refused for good by the provider (400, 409 for a user that existed before).
+    /// The provider already had the user (409 on a first send): final, never sent again.
+    Exists,
+    /// Sent and refused by the provider (400): final for this content (see `Record::hash`).
     Refused,
     /// Refused in a way that proves nothing was created (401, 403, 5xx, ...): sent again on a re-run.
     Failed,
@@ -50,6 +56,9 @@ pub struct Record {
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// `refused` records: the row's content hash, without secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -58,10 +67,17 @@ struct Header {
     target: String,
 }
 
-/// What an earlier run left: each line's user key and last state.
+/// What an earlier run left: each line's user key, last state, and content hash if recorded.
 #[derive(Default)]
 pub struct Previous {
-    pub lines: HashMap<u64, (String, State)>,
+    pub lines: HashMap<u64, Earlier>,
+}
+
+/// A line's last record.
+pub struct Earlier {
+    pub user: String,
+    pub state: State,
+    pub hash: Option<String>,
 }
 
 /// Reads the journal at `path`, if there is one. A last line cut off by a crash is ignored;
@@ -101,9 +117,14 @@ pub fn read(path: &Path, target: &str) -> Result<Previous, Failure> {
         }
         match serde_json::from_str::<Record>(&line) {
             Ok(record) => {
-                previous
-                    .lines
-                    .insert(record.line, (record.user, record.state));
+                previous.lines.insert(
+                    record.line,
+                    Earlier {
+                        user: record.user,
+                        state: record.state,
+                        hash: record.hash,
+                    },
+                );
             }
             // A crash while appending leaves at most a cut-off last line.
             Err(_) if is_last => break,

@@ -9,7 +9,9 @@ pub mod demo;
 pub mod exit;
 pub mod import;
 pub mod journal;
+pub mod pace;
 pub mod progress;
+pub mod row_state;
 pub mod rows;
 pub mod target;
 

@@ -11,11 +11,12 @@ pub struct Progress {
 }
 
 enum Inner {
-    Bar(ProgressBar),
+    Bar(ProgressBar, &'static str),
     Lines {
         started: Instant,
         last: Mutex<Instant>,
         verb: &'static str,
+        note: Mutex<String>,
     },
 }
 
@@ -43,12 +44,13 @@ impl Progress {
             };
             bar.set_message(verb);
             bar.enable_steady_tick(Duration::from_millis(200));
-            Inner::Bar(bar)
+            Inner::Bar(bar, verb)
         } else {
             Inner::Lines {
                 started: Instant::now(),
                 last: Mutex::new(Instant::now()),
                 verb,
+                note: Mutex::default(),
             }
         };
         Self {
@@ -59,24 +61,39 @@ impl Progress {
     /// `done` rows finished so far.
     pub fn set(&self, done: u64) {
         match &*self.inner {
-            Inner::Bar(bar) => bar.set_position(done),
+            Inner::Bar(bar, _) => bar.set_position(done),
             Inner::Lines {
                 started,
                 last,
                 verb,
+                note,
             } => {
                 let mut last = last.lock().expect("lock");
                 if last.elapsed() >= Duration::from_secs(5) {
                     *last = Instant::now();
                     let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                    eprintln!("progress: {done} rows {verb} ({rate:.0} rows/s)");
+                    let note = note.lock().expect("lock");
+                    let note = if note.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; now {note}")
+                    };
+                    eprintln!("progress: {done} rows {verb} ({rate:.0} rows/s{note})");
                 }
             }
         }
     }
 
+    /// What the import's pace says now (current rate, limit, whether the provider holds it back).
+    pub fn note(&self, text: String) {
+        match &*self.inner {
+            Inner::Bar(bar, verb) => bar.set_message(format!("{verb}; {text}")),
+            Inner::Lines { note, .. } => *note.lock().expect("lock") = text,
+        }
+    }
+
     pub fn finish(&self) {
-        if let Inner::Bar(bar) = &*self.inner {
+        if let Inner::Bar(bar, _) = &*self.inner {
             bar.finish_and_clear();
         }
     }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use iam_clients::{
     ClientCredentials, Connection, EntrustAdminAuth, EntrustClient, IdentityProvider, MidClient,
-    NexwayClient, NexwayJwt, SecretString,
+    NexwayClient, NexwayJwt, RetryPolicy, SecretString,
 };
 
 use crate::cli::{ProviderArg, Target};
@@ -247,9 +247,19 @@ fn parse_resolve(entry: &str) -> Result<(String, std::net::SocketAddr), Failure>
 
 /// Builds the provider client the flags describe.
 pub fn build(target: &Target, allow_no_credentials: bool) -> Result<Built, Failure> {
+    build_with_retry(target, allow_no_credentials, RetryPolicy::default())
+}
+
+/// [`build`] with a retry policy (`iam import` paces and retries rate-limited rows itself).
+pub fn build_with_retry(
+    target: &Target,
+    allow_no_credentials: bool,
+    retry: RetryPolicy,
+) -> Result<Built, Failure> {
     let url = base_url(target)?;
-    let mut connection =
-        Connection::new(url.clone()).timeout(Duration::from_secs(target.timeout.max(1)));
+    let mut connection = Connection::new(url.clone())
+        .timeout(Duration::from_secs(target.timeout.max(1)))
+        .retry(retry);
     if let Some(path) = &target.ca_cert {
         let pem = std::fs::read(path)
             .map_err(|e| Failure::usage(format!("--ca-cert {}: {e}", path.display())))?;

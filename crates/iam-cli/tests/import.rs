@@ -540,3 +540,168 @@ fn no_secret_anywhere_at_rust_log_trace() {
         }
     }
 }
+
+fn journal_states(sim: &Sim, name: &str) -> Vec<String> {
+    read(&sim.path(name))
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {}",
+                v["user"].as_str().unwrap(),
+                v["state"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Import a.csv (alice), then b.csv (alice, bob): alice exists, final, never sent again, never a
+/// reject; `--existing skip` makes that a success.
+#[test]
+fn a_user_the_provider_has_is_exists_final_and_never_sent_again() {
+    let sim = Sim::start("exists");
+    let alice = "alice,alice@example.com,Alice,A,pw-SECRET-a,true,\n";
+    let bob = "bob,bob@example.com,Bob,B,pw-SECRET-b,true,\n";
+    let header = "username,email,first_name,last_name,password,enabled,roles\n";
+    let a = sim.write("a.csv", &format!("{header}{alice}"));
+    let b = sim.write("b.csv", &format!("{header}{alice}{bob}"));
+    assert_eq!(import(&sim, "nexway", &a, &[]).status.code(), Some(0));
+
+    let out = import(&sim, "nexway", &b, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "--existing fail is the default");
+    let s = summary(&out);
+    assert_eq!(
+        (
+            s["created"].as_u64(),
+            s["exists"].as_u64(),
+            s["failed"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{s}"
+    );
+    assert_eq!(s["existing"], "fail");
+    let states = journal_states(&sim, "b.csv.journal");
+    assert!(states.contains(&"alice exists".to_owned()), "{states:?}");
+    assert!(states.contains(&"bob created".to_owned()), "{states:?}");
+    assert!(
+        !read(&sim.path("b.csv.rejects")).contains("alice"),
+        "an existing user is not a reject"
+    );
+
+    // A re-run sends nothing and says the same.
+    let requests = sim.sandbox.requests(Route::Nexway);
+    let out = import(&sim, "nexway", &b, &["--output", "json"]);
+    let s = summary(&out);
+    assert_eq!(
+        (
+            s["exists"].as_u64(),
+            s["already_done"].as_u64(),
+            s["created"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{s}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = import(&sim, "nexway", &b, &["--existing", "skip"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("exists"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        sim.sandbox.requests(Route::Nexway),
+        requests,
+        "nothing sent again"
+    );
+    assert_eq!(sim.sandbox.users(Provider::Nexway, "default").len(), 2);
+}
+
+/// A 400 is final for the row's content: not sent again until the row changes; a bad row and a
+/// refused row are each listed in the rejects file once, however many re-runs.
+#[test]
+fn a_refused_row_is_sent_again_only_once_changed_and_each_reject_is_listed_once() {
+    let sim = Sim::start("refused");
+    let mut csv = nexway_csv(3);
+    csv.push_str("bad,not-an-email,A,B,pw-SECRET-bad,true,\n"); // line 5
+    let file = sim.write("users.csv", &csv);
+    sim.sandbox.set_fault(
+        Route::Nexway,
+        Fault::action(Action::Status {
+            status: 400,
+            retry_after: None,
+            body: iam_sandbox::ErrorBody::Json,
+        })
+        .times(1),
+    );
+    let once = |extra: &[&str]| {
+        let mut args = vec!["--output", "json", "--concurrency", "1"];
+        args.extend(extra);
+        let out = import(&sim, "nexway", &file, &args);
+        (out.status.code(), summary(&out))
+    };
+    let (code, s) = once(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        (
+            s["created"].as_u64(),
+            s["refused"].as_u64(),
+            s["rejected"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{s}"
+    );
+    let journal = read(&sim.path("users.csv.journal"));
+    let refused: Value =
+        serde_json::from_str(journal.lines().find(|l| l.contains("\"refused\"")).unwrap()).unwrap();
+    assert_eq!(
+        (refused["line"].as_u64(), refused["status"].as_u64()),
+        (Some(2), Some(400))
+    );
+    assert_eq!(
+        refused["hash"].as_str().map(str::len),
+        Some(16),
+        "{refused}"
+    );
+    assert!(!journal.contains("SECRET"));
+
+    // Re-runs: nothing sent, nothing listed twice.
+    let requests = sim.sandbox.requests(Route::Nexway);
+    for _ in 0..2 {
+        let (code, s) = once(&[]);
+        assert_eq!(code, Some(1));
+        assert_eq!(
+            (
+                s["refused"].as_u64(),
+                s["already_done"].as_u64(),
+                s["rejected"].as_u64()
+            ),
+            (Some(1), Some(2), Some(1)),
+            "{s}"
+        );
+    }
+    assert_eq!(sim.sandbox.requests(Route::Nexway), requests);
+    let rejects = read(&sim.path("users.csv.rejects"));
+    assert_eq!(rejects.lines().count(), 2, "{rejects}");
+    assert_eq!(
+        rejects.lines().filter(|l| l.contains("\"line\":2")).count(),
+        1
+    );
+    assert_eq!(
+        rejects.lines().filter(|l| l.contains("\"line\":5")).count(),
+        1
+    );
+
+    // The refused row changes: it is sent again (and created); the password alone would not do.
+    std::fs::write(&file, csv.replacen("First0", "Firstname0", 1)).unwrap();
+    let (code, s) = once(&[]);
+    assert_eq!(
+        (s["created"].as_u64(), s["refused"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+    assert_eq!(code, Some(1), "the bad row is still bad");
+    assert_eq!(sim.sandbox.requests(Route::Nexway), requests + 1);
+    assert_eq!(sim.sandbox.users(Provider::Nexway, "default").len(), 3);
+}
