@@ -53,9 +53,10 @@ fn main() -> ExitCode {
             Command::Sandbox(args) => iam_sandbox::cli::run(args).await.map_err(|e| {
                 use iam_sandbox::SandboxError as E;
                 let code = match e {
-                    E::StateFile { .. } | E::PlainHttpNotLoopback { .. } | E::EmptyToken => {
-                        exit::USAGE
-                    }
+                    E::StateFile { .. }
+                    | E::PlainHttpNotLoopback { .. }
+                    | E::EmptyToken
+                    | E::RateLimit(_) => exit::USAGE,
                     _ => exit::REFUSED,
                 };
                 Failure::new(code, e.to_string())

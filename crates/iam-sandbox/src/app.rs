@@ -106,6 +106,11 @@ async fn handle_create(
 ) -> Response {
     let provider = route.provider();
     sandbox.count_request(route);
+    // The gateway's rate limit comes first: a 429 creates nothing and consumes no fault.
+    if let Err(wait) = sandbox.admit(route) {
+        let secs = crate::ratelimit::retry_after_secs(wait);
+        return status_answer(provider, 429, Some(secs), ErrorBody::Json);
+    }
     let fault = sandbox.take_fault(route).unwrap_or_default();
     if fault.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
@@ -315,7 +320,37 @@ struct SetFault {
     fault: Fault,
 }
 
+/// `{"route": ..., "rate_limit": {...} | null}`: a route's rate limit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetRateLimit {
+    route: Route,
+    rate_limit: Option<crate::RateLimit>,
+}
+
 async fn set_fault(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
+    let bad = |why: String| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("iam-sandbox: bad fault: {why}"),
+        )
+    };
+    if serde_json::from_slice::<Value>(&body).is_ok_and(|v| v.get("rate_limit").is_some()) {
+        let request: SetRateLimit = match serde_json::from_slice(&body) {
+            Ok(request) => request,
+            Err(e) => {
+                let why = format!(
+                    "{e}. Expected e.g. {{\"route\": \"nexway\", \"rate_limit\": {{\"per_second\": 20, \"burst\": 20}}}}"
+                );
+                return bad(why).into_response();
+            }
+        };
+        if let Some(Err(why)) = request.rate_limit.map(|l| l.check()) {
+            return bad(why).into_response();
+        }
+        sandbox.set_rate_limit(request.route, request.rate_limit);
+        return StatusCode::NO_CONTENT.into_response();
+    }
     let request: SetFault = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(e) => {

@@ -46,7 +46,10 @@ Examples:
   iam-sandbox --port 0
   IAM_SANDBOX_TOKEN=dev iam-sandbox --port 8080 --state users.json
   iam-sandbox --tls --cert-out sandbox.pem
+  iam-sandbox --port 0 --rate-limit 20 --burst 20       # 429 + Retry-After beyond 20 requests/s
   curl -H 'Authorization: Bearer dev' -d '{\"route\":\"nexway\",\"action\":{\"kind\":\"status\",\"status\":503,\"retry_after\":1},\"times\":2}' \\
+       http://127.0.0.1:8080/_sandbox/faults
+  curl -H 'Authorization: Bearer dev' -d '{\"route\":\"nexway\",\"rate_limit\":{\"per_second\":20,\"burst\":20}}' \\
        http://127.0.0.1:8080/_sandbox/faults")]
 pub struct Args {
     /// The address to listen on. Plain HTTP is served on loopback only; any other address needs --tls.
@@ -65,6 +68,13 @@ pub struct Args {
     /// [default: `iam-sandbox-PORT.pem` in the temporary folder].
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub cert_out: Option<PathBuf>,
+    /// Admit at most N requests per second on each create route (a burst of --burst); beyond,
+    /// answer 429 with Retry-After, as a provider's gateway does.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit: Option<u32>,
+    /// With --rate-limit: requests admitted at once after a quiet spell [default: N].
+    #[arg(long, value_name = "B", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: Option<u32>,
 }
 
 /// Starts the simulator, prints where it listens and its token, and serves until Ctrl-C;
@@ -92,6 +102,10 @@ pub async fn run(args: Args) -> Result<(), SandboxError> {
         oauth,
         entrust_app,
         nexway_realm,
+        rate_limit: args.rate_limit.map(|n| crate::RateLimit {
+            per_second: n,
+            burst: args.burst,
+        }),
     })?;
     let running = sandbox
         .start(ServeOptions {

@@ -33,6 +33,7 @@ mod clock;
 mod create;
 pub mod faults;
 mod oauth;
+pub mod ratelimit;
 mod route;
 mod serve;
 mod store;
@@ -56,6 +57,7 @@ use serde_json::Value;
 pub use answers::Variation;
 pub use app::{app, tenant_from_host};
 pub use faults::{Action, ErrorBody, Fault};
+pub use ratelimit::RateLimit;
 pub use route::{Provider, Route};
 pub use serve::{RunningSandbox, ServeOptions};
 pub use vendor_tokens::{EntrustAdminApp, NexwayRealm};
@@ -74,6 +76,8 @@ pub struct Config {
     pub entrust_app: EntrustAdminApp,
     /// The Nexway realm and client secret `POST /iam/tokens` knows.
     pub nexway_realm: NexwayRealm,
+    /// A rate limit on every create route (each its own), as `--rate-limit` sets.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// The one client `POST /oauth/token` knows, and the lifetime of the tokens it issues.
@@ -117,6 +121,9 @@ pub(crate) struct Inner {
     variations: Mutex<BTreeMap<Route, Variation>>,
     pub(crate) store: Mutex<store::Store>,
     faults: Mutex<faults::FaultTable>,
+    limits: Mutex<ratelimit::Limits>,
+    /// 429 answers of the rate limiter, by route.
+    limited: [AtomicU64; 4],
     state_file: Option<PathBuf>,
     state_changed: tokio::sync::Notify,
     state_writer_started: std::sync::Once,
@@ -158,6 +165,13 @@ impl Sandbox {
             Some(path) => store::Store::load(path)?,
             None => store::Store::default(),
         };
+        if let Some(limit) = &config.rate_limit {
+            limit.check().map_err(SandboxError::RateLimit)?;
+        }
+        let mut limits = ratelimit::Limits::default();
+        for route in Route::ALL {
+            limits.set(route, config.rate_limit);
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 token,
@@ -169,6 +183,8 @@ impl Sandbox {
                 variations: Mutex::default(),
                 store: Mutex::new(store),
                 faults: Mutex::default(),
+                limits: Mutex::new(limits),
+                limited: Default::default(),
                 state_file: config.state_file,
                 state_changed: tokio::sync::Notify::new(),
                 state_writer_started: std::sync::Once::new(),
@@ -335,6 +351,34 @@ impl Sandbox {
         self.inner.faults.lock().expect("faults lock").all()
     }
 
+    /// Sets (with a full bucket) or clears (`None`) the rate limit of a route.
+    pub fn set_rate_limit(&self, route: Route, limit: Option<RateLimit>) {
+        self.inner
+            .limits
+            .lock()
+            .expect("limits lock")
+            .set(route, limit);
+    }
+
+    /// The rate limits in force.
+    pub fn rate_limits(&self) -> BTreeMap<Route, RateLimit> {
+        self.inner.limits.lock().expect("limits lock").all()
+    }
+
+    /// How many requests of `route` the rate limiter answered 429.
+    pub fn rate_limited(&self, route: Route) -> u64 {
+        self.inner.limited[route as usize].load(Ordering::Relaxed)
+    }
+
+    /// Admits a request of `route` or counts a 429 and says how long to wait.
+    pub(crate) fn admit(&self, route: Route) -> Result<(), std::time::Duration> {
+        let admitted = self.inner.limits.lock().expect("limits lock").admit(route);
+        if admitted.is_err() {
+            self.inner.limited[route as usize].fetch_add(1, Ordering::Relaxed);
+        }
+        admitted
+    }
+
     pub(crate) fn take_fault(&self, route: Route) -> Option<Fault> {
         self.inner.faults.lock().expect("faults lock").take(route)
     }
@@ -423,6 +467,8 @@ pub enum SandboxError {
     Tls(String),
     /// `IAM_SANDBOX_TOKEN` or `IAM_SANDBOX_CLIENT_SECRET` is set but empty.
     EmptyToken,
+    /// The rate limit cannot be used (say why).
+    RateLimit(String),
 }
 
 impl fmt::Display for SandboxError {
@@ -440,6 +486,7 @@ impl fmt::Display for SandboxError {
             Self::EmptyToken => {
                 f.write_str("the sandbox token is empty (IAM_SANDBOX_TOKEN is set to nothing)")
             }
+            Self::RateLimit(why) => write!(f, "--rate-limit: {why}"),
         }
     }
 }

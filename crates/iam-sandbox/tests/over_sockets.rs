@@ -343,3 +343,99 @@ fn the_binary_with_tls_writes_the_certificate_it_serves() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The gateway limit: a burst, then 429 with Retry-After and nothing created; set through
+/// `/_sandbox/faults` and cleared the same way; per route.
+#[tokio::test]
+async fn the_rate_limiter_answers_429_with_retry_after_beyond_its_burst() {
+    let sandbox = sandbox(None);
+    let running = sandbox.start(ServeOptions::default()).await.unwrap();
+    let client = http();
+    let control = |body: Value| {
+        client
+            .post(format!("{}/_sandbox/faults", running.url()))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    // 1 a second with a burst of 5: of 20 requests at once, 5 (6 if a second passes) go through.
+    let set = control(json!({"route": "nexway", "rate_limit": {"per_second": 1, "burst": 5}}))
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 204);
+    assert_eq!(
+        sandbox.rate_limits().get(&Route::Nexway),
+        Some(&iam_sandbox::RateLimit::per_second(1).burst(5))
+    );
+    let mut statuses = Vec::new();
+    for i in 0..20 {
+        let answer = post_nexway(&client, running.url(), &nexway_user(&format!("u{i}@x.io")))
+            .await
+            .unwrap();
+        if answer.status() == 429 {
+            let after: u64 = answer.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=2).contains(&after), "Retry-After: {after}");
+        }
+        statuses.push(answer.status().as_u16());
+    }
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    assert!((5..=7).contains(&created), "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 20 - created);
+    assert_eq!(sandbox.rate_limited(Route::Nexway), (20 - created) as u64);
+    assert_eq!(sandbox.users(Provider::Nexway, "default").len(), created);
+
+    // Another route is not limited; a bad limit is refused naming the field; null clears it.
+    let mid = client
+        .post(format!("{}/auth/realms/acme/v3_user", running.url()))
+        .bearer_auth(TOKEN)
+        .json(&json!({"username": "ngk"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mid.status(), 202);
+    let bad = control(json!({"route": "nexway", "rate_limit": {"per_second": 0}}))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("per_second"));
+    let clear = control(json!({"route": "nexway", "rate_limit": null}))
+        .await
+        .unwrap();
+    assert_eq!(clear.status(), 204);
+    let answer = post_nexway(&client, running.url(), &nexway_user("after@x.io"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+}
+
+#[tokio::test]
+async fn a_rate_limit_at_start_applies_to_every_route() {
+    let sandbox = Sandbox::new(Config {
+        token: Some(TOKEN.into()),
+        rate_limit: Some(iam_sandbox::RateLimit::per_second(1).burst(1)),
+        ..Config::default()
+    })
+    .unwrap();
+    assert_eq!(sandbox.rate_limits().len(), 4);
+    let running = sandbox.start(ServeOptions::default()).await.unwrap();
+    let client = http();
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let answer = post_nexway(&client, running.url(), &nexway_user(&format!("u{i}@x.io")))
+            .await
+            .unwrap();
+        statuses.push(answer.status().as_u16());
+    }
+    assert_eq!(statuses[0], 201, "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let err = Sandbox::new(Config {
+        rate_limit: Some(iam_sandbox::RateLimit::per_second(0)),
+        ..Config::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("per_second"), "{err}");
+}
