@@ -749,7 +749,7 @@ impl Summary<'_> {
         let limited = self.shared.pace.status().limited;
         if limited > 0 {
             out.push_str(&format!(
-                "  the provider rate-limited {limited} requests (429); those rows were sent again\n"
+                "  the provider rate-limited {limited} requests (429, or 503 with Retry-After); sent again\n"
             ));
         }
         if let Some(journal) = self.journal {

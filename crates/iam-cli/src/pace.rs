@@ -67,11 +67,14 @@ impl Aimd {
         if self.decreased_at.is_some_and(|at| sent < at) {
             return false; // the same episode
         }
-        let measured = (answered_last_second * BETA).max(MIN_RATE);
-        self.rate = Some(match self.rate {
-            Some(rate) => measured.min(rate * BETA).max(MIN_RATE),
-            None => measured,
-        });
+        // Nothing answered in the last second says nothing of the limit: the pause and the
+        // window act alone, and a rate in force still decreases.
+        let measured = (answered_last_second > 0.0).then_some(answered_last_second * BETA);
+        self.rate = match (self.rate, measured) {
+            (Some(rate), Some(measured)) => Some(measured.min(rate * BETA).max(MIN_RATE)),
+            (Some(rate), None) => Some((rate * BETA).max(MIN_RATE)),
+            (None, measured) => measured.map(|m| m.max(MIN_RATE)),
+        };
         self.window = (self.window / 2).max(1);
         self.decreased_at = Some(now);
         self.grown_at = now;
@@ -378,7 +381,7 @@ impl Status {
             text.push_str(&format!(", limit {limit:.1}/s ({how})"));
         }
         if self.held {
-            text.push_str(", held back by the provider (429)");
+            text.push_str(", held back by the provider (429/503 Retry-After)");
         }
         if self.limited > 0 {
             text.push_str(&format!(", {} rate-limited", self.limited));
@@ -420,7 +423,14 @@ mod tests {
         assert!(aimd.limited(t0 + s(5), 20.0, t0 + s(5)));
         assert_eq!(aimd.rate, Some(18.0));
         assert!(aimd.limited(t0 + s(6), 0.0, t0 + s(6)));
-        assert_eq!((aimd.rate, aimd.window), (Some(MIN_RATE), 1));
+        assert_eq!((aimd.rate, aimd.window), (Some(18.0 * 0.9), 1));
+        assert!(aimd.limited(t0 + s(7), 0.1, t0 + s(7)));
+        assert_eq!(aimd.rate, Some(MIN_RATE));
+
+        // A 429 before any answer (a 503 at the start) sets no rate: the pause and window act.
+        let mut fresh = Aimd::new(8, t0);
+        assert!(fresh.limited(t0, 0.0, t0));
+        assert_eq!((fresh.rate, fresh.window), (None, 4));
     }
 
     #[test]
@@ -454,6 +464,10 @@ mod tests {
         let window = pace.state.lock().unwrap().window;
         assert_eq!((window, pace.sem.available_permits()), (3, 3));
         let status = pace.status();
-        assert_eq!((status.limited, status.limit), (1, Some(MIN_RATE)));
+        assert_eq!(
+            (status.limited, status.limit),
+            (1, None),
+            "no answer before the 429"
+        );
     }
 }

@@ -705,3 +705,79 @@ fn a_refused_row_is_sent_again_only_once_changed_and_each_reject_is_listed_once(
     assert_eq!(sim.sandbox.requests(Route::Nexway), requests + 1);
     assert_eq!(sim.sandbox.users(Provider::Nexway, "default").len(), 3);
 }
+
+/// Without --rate the import finds the limit: every row created, a small share of 429s (the
+/// bound is loose: the machine may be loaded), rows answered 429 sent again, not failed.
+#[test]
+fn adaptive_pacing_settles_under_the_providers_limit() {
+    let sim = Sim::start("adaptive");
+    let rows = 300;
+    let file = sim.write("users.csv", &nexway_csv(rows));
+    sim.sandbox
+        .set_rate_limit(Route::Nexway, Some(iam_sandbox::RateLimit::per_second(100)));
+    let out = import(&sim, "nexway", &file, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = summary(&out);
+    assert_eq!(
+        (s["created"].as_u64(), s["failed"].as_u64()),
+        (Some(rows as u64), Some(0)),
+        "{s}"
+    );
+    let limited = sim.sandbox.rate_limited(Route::Nexway);
+    let requests = sim.sandbox.requests(Route::Nexway);
+    assert_eq!(requests, rows as u64 + limited, "each 429 sent again, once");
+    assert!(
+        limited > 0,
+        "the import met the limit (300 rows over a burst of 100)"
+    );
+    assert!(
+        (limited as f64) < 0.15 * requests as f64,
+        "{limited} of {requests} requests were 429s"
+    );
+    assert_eq!(s["rate_limited"].as_u64(), Some(limited));
+    assert_eq!(sim.sandbox.users(Provider::Nexway, "default").len(), rows);
+}
+
+/// --rate N under the provider's limit: no 429 at all.
+#[test]
+fn a_fixed_rate_under_the_limit_meets_no_429() {
+    let sim = Sim::start("fixed-rate");
+    let rows = 150;
+    let file = sim.write("users.csv", &nexway_csv(rows));
+    sim.sandbox.set_rate_limit(
+        Route::Nexway,
+        Some(iam_sandbox::RateLimit::per_second(100).burst(10)),
+    );
+    let started = Instant::now();
+    let out = import(&sim, "nexway", &file, &["--output", "json", "--rate", "90"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(summary(&out)["created"].as_u64(), Some(rows as u64));
+    assert_eq!(sim.sandbox.rate_limited(Route::Nexway), 0);
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "150 rows at 90/s take more than 1.5 s: {:?}",
+        started.elapsed()
+    );
+}
+
+/// A 503 with Retry-After pauses the import like a 429: the rows are sent again, none failed.
+#[test]
+fn a_503_with_retry_after_pauses_and_the_rows_go_again() {
+    let sim = Sim::start("503");
+    let file = sim.write("users.csv", &nexway_csv(20));
+    sim.sandbox
+        .set_fault(Route::Nexway, Fault::status(503).retry_after(1).times(3));
+    let out = import(&sim, "nexway", &file, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = summary(&out);
+    assert_eq!(
+        (
+            s["created"].as_u64(),
+            s["failed"].as_u64(),
+            s["rate_limited"].as_u64()
+        ),
+        (Some(20), Some(0), Some(3)),
+        "{s}"
+    );
+    assert_eq!(sim.sandbox.requests(Route::Nexway), 23);
+}
