@@ -141,7 +141,8 @@ pub struct Target {
     /// The provider.
     #[arg(long, value_enum)]
     pub provider: ProviderArg,
-    /// The base URL, instead of the documented server (e.g. a proxy, or the simulator).
+    /// The base URL, instead of the documented server (e.g. a proxy, or the simulator), taken as
+    /// given: for mid-ssms its host need not name the tenant.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
     /// Entrust: your account's domain name (https://{domain}.{region}.trustedauth.com).

@@ -278,8 +278,12 @@ pub fn build_with_retry(
             format!("entrust at {url}"),
         ),
         ProviderArg::MidSsms => {
+            // An explicit --base-url is taken as given, tenant label in its host or not.
             let client = MidClient::ssms(connection)?;
-            let description = format!("mid-ssms at {url} (tenant {})", client.tenant());
+            let description = match client.tenant() {
+                "" => format!("mid-ssms at {url}"),
+                tenant => format!("mid-ssms at {url} (tenant {tenant})"),
+            };
             (Box::new(client), description)
         }
         ProviderArg::MidShift => {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Sim, TOKEN, iam, run, text, with_token};
+use common::{Sim, TOKEN, iam, read, run, text, with_token};
 use iam_sandbox::{Action, Fault, Provider, Route};
 use serde_json::Value;
 
@@ -475,4 +475,57 @@ fn tls_with_ca_cert() {
     assert_eq!(trusted.status.code(), Some(0), "{}", text(&trusted.stderr));
     std::fs::remove_dir_all(dir).unwrap();
     assert_eq!(sandbox.users(Provider::Mid, "acme").len(), 1);
+}
+
+/// SSMS: an explicit --base-url is taken as given, even when its host names no tenant (an IP
+/// address, a proxy); the tenant-in-host rule applies to the URL built from --tenant and
+/// --hostname.
+#[test]
+fn ssms_takes_an_explicit_base_url_as_given_and_checks_the_one_it_builds() {
+    let sim = Sim::start("ssms-base-url");
+    let url = sim.url(); // http://127.0.0.1:PORT: no tenant label
+    let create = |target: &[&str], username: &str| {
+        let mut args = vec!["create-user", "--provider", "mid-ssms"];
+        args.extend(target);
+        args.extend(["--username", username, "--output", "json"]);
+        run(with_token(iam(&args)), "")
+    };
+    let out = create(&["--base-url", &url], "by-ip");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let users = sim.sandbox.users(Provider::Mid, "default");
+    assert_eq!(users.len(), 1, "the server behind the URL picks the tenant");
+    assert_eq!(users[0]["username"], "by-ip");
+
+    // The import takes it as given too; its journal names the URL, no tenant.
+    let file = sim.write("users.jsonl", "{\"username\":\"imported\"}\n");
+    let out = run(
+        with_token(iam(&[
+            "import",
+            "--provider",
+            "mid-ssms",
+            "--base-url",
+            &url,
+            file.to_str().unwrap(),
+        ])),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let journal = read(&sim.path("users.jsonl.journal"));
+    assert!(
+        journal.starts_with(&format!(
+            "{{\"iam_journal\":1,\"target\":\"mid-ssms at {url}\"}}"
+        )),
+        "{journal}"
+    );
+
+    // Built from --tenant and --hostname: the tenant must be a host label; nothing is sent.
+    let requests = sim.sandbox.requests(Route::MidSsms);
+    let out = create(
+        &["--tenant", "not a label", "--hostname", "mid.example.com"],
+        "x",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(shown.contains("tenant"), "{shown}");
+    assert_eq!(sim.sandbox.requests(Route::MidSsms), requests);
 }

@@ -9,8 +9,8 @@ use crate::connection::Common;
 use crate::send::{ErrorBody, send};
 use crate::user::{check_email, given, refuse_unsupported};
 use crate::{
-    BoxFuture, Connection, CreatedUser, Error, ErrorKind, IdentityProvider, NewUser,
-    ProviderAnswer, ProviderKind,
+    BoxFuture, Connection, CreatedUser, Error, IdentityProvider, NewUser, ProviderAnswer,
+    ProviderKind,
 };
 
 impl ErrorBody for types::ResponseStatus {
@@ -34,7 +34,10 @@ pub struct MidClient {
 
 impl MidClient {
     /// An SSMS client: the tenant is the first label of the connection's host (see
-    /// [`MidClient::ssms_url`]).
+    /// [`MidClient::ssms_url`], which builds such a URL and refuses a tenant that is not a
+    /// label). A base URL given as is, whose host names no tenant (a proxy, an IP address, an
+    /// on-premise host), is taken as the caller's choice: the server behind it knows the tenant,
+    /// and [`MidClient::tenant`] is empty.
     pub fn ssms(connection: Connection) -> Result<Self, Error> {
         Self::new(connection, MidFlavour::Ssms)
     }
@@ -60,15 +63,6 @@ impl MidClient {
                     .and_then(|u| u.host_str().map(str::to_owned))
                     .unwrap_or_default();
                 let tenant = iam_core::base_url::tenant_label(&host).unwrap_or_default();
-                if tenant.is_empty() {
-                    return Err(Error::new(
-                        ErrorKind::Config,
-                        Some(ProviderKind::MidSsms),
-                        format!(
-                            "an SSMS base URL's host starts with the tenant (https://{{tenant}}.{{hostname}}); `{host}` has none"
-                        ),
-                    ));
-                }
                 (tenant.to_owned(), ProviderKind::MidSsms)
             }
         };
@@ -97,7 +91,8 @@ impl MidClient {
         mid_provider::Client::shift_url(hostname).map_err(crate::connection::config_error)
     }
 
-    /// The tenant users are created in.
+    /// The tenant users are created in: SHIFT's, or the first label of SSMS's host; empty for
+    /// an SSMS base URL whose host names none (an IP address, a proxy).
     pub fn tenant(&self) -> &str {
         &self.tenant
     }
