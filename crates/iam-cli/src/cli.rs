@@ -112,6 +112,22 @@ pub enum Command {
     Demo,
     /// Run the simulator in the foreground (the same as the iam-sandbox binary).
     Sandbox(iam_sandbox::cli::Args),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  iam completions bash > ~/.local/share/bash-completion/completions/iam\n",
+        "  iam completions zsh > \"${fpath[1]}/_iam\"\n",
+        "  iam completions fish > ~/.config/fish/completions/iam.fish\n",
+        "  iam completions powershell >> $PROFILE\n",
+    ))]
+    Completions(Completions),
+}
+
+#[derive(Args, Debug)]
+pub struct Completions {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

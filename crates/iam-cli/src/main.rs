@@ -50,6 +50,13 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Demo => demo::run().await,
+            Command::Completions(args) => {
+                use clap::CommandFactory;
+                let mut script = Vec::new();
+                clap_complete::generate(args.shell, &mut Cli::command(), "iam", &mut script);
+                print_stdout(&String::from_utf8_lossy(&script));
+                Ok(())
+            }
             Command::Sandbox(args) => iam_sandbox::cli::run(args).await.map_err(|e| {
                 use iam_sandbox::SandboxError as E;
                 let code = match e {

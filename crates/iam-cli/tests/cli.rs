@@ -15,6 +15,7 @@ fn help_texts() {
         ("schema", vec!["schema", "--help"]),
         ("demo", vec!["demo", "--help"]),
         ("sandbox", vec!["sandbox", "--help"]),
+        ("completions", vec!["completions", "--help"]),
     ] {
         let out = run(iam(&args), "");
         assert_eq!(out.status.code(), Some(0), "{name}");
@@ -528,4 +529,26 @@ fn ssms_takes_an_explicit_base_url_as_given_and_checks_the_one_it_builds() {
     let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(shown.contains("tenant"), "{shown}");
     assert_eq!(sim.sandbox.requests(Route::MidSsms), requests);
+}
+
+/// `iam completions SHELL` prints a script that knows the subcommands and their flags.
+#[test]
+fn completions_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "_iam()"),
+        ("zsh", "#compdef iam"),
+        ("fish", "complete -c iam"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = run(iam(&["completions", shell]), "");
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for word in ["import", "existing", "skip-unknown", "create-user"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let out = run(iam(&["completions", "tcsh"]), "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("tcsh"), "{}", text(&out.stderr));
 }
