@@ -6,8 +6,14 @@
 //! 3. streaming memory: peak RSS of `iam import` (dry run and real) for 100k and 1M rows;
 //! 4. build footprint: a crate depending only on `nexway-iam` vs one on `keycloak`;
 //! 5. generation: `cargo xtask generate` and `check` vs the xtask doing nothing.
+//! 6. rate limits: `iam import` of 2,000 rows against the simulator limiting at R = 20 and 200
+//!    requests/s, at default flags and with `--rate R`, vs R;
+//! 7. latency: `iam import` at 20 ms simulated latency, concurrency 32, vs the raw reqwest loop;
+//! 8. CPU: CPU-seconds per 10k rows of `iam import` at zero latency vs the raw loop.
 //!
 //! It installs what it needs that the machine lacks (wrk, GNU time) with apt-get.
+//! `IAM_BENCH_SECTIONS=6,7,8` runs only those sections and prints their rows without writing
+//! BENCHMARKS.md (which always holds one whole run).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -107,9 +113,14 @@ struct Sandbox {
 
 impl Sandbox {
     fn start(root: &Path) -> Result<Self> {
+        Self::start_with(root, &[])
+    }
+
+    fn start_with(root: &Path, extra: &[&str]) -> Result<Self> {
         let port = free_port()?;
         let child = Command::new(root.join("target/release/iam-sandbox"))
             .args(["--port", &port.to_string()])
+            .args(extra)
             .env("IAM_SANDBOX_TOKEN", "bench-token")
             .stdout(Stdio::null())
             .spawn()
@@ -130,6 +141,185 @@ impl Drop for Sandbox {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `POST /_sandbox/faults` with `body` (HTTP/1.1 by hand: the xtask has no HTTP client).
+fn set_fault(url: &str, body: &str) -> Result<()> {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
+    write!(
+        stream,
+        "POST /_sandbox/faults HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer bench-token\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| e.to_string())?;
+    if !answer.starts_with("HTTP/1.1 204") {
+        return Err(format!("setting a fault ({body}): {answer}"));
+    }
+    Ok(())
+}
+
+/// Runs `command` under GNU time; returns (stdout, user + system CPU seconds).
+fn cpu_seconds(command: &Command) -> Result<(String, f64)> {
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .arg("-v")
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (k, v) in command.get_envs() {
+        if let Some(v) = v {
+            timed.env(k, v);
+        }
+    }
+    let out = timed.output().map_err(|e| format!("/usr/bin/time: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{command:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let field = |name: &str| -> Result<f64> {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| format!("no `{name}` from {command:?}:\n{stderr}"))
+    };
+    let cpu = field("User time (seconds):")? + field("System time (seconds):")?;
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), cpu))
+}
+
+fn raw_loop(root: &Path, url: &str, file: &Path, concurrency: usize) -> Command {
+    let mut raw = Command::new(root.join("target/release/examples/raw_loop"));
+    raw.args([url, "bench-token"])
+        .arg(file)
+        .arg(concurrency.to_string());
+    raw
+}
+
+/// Sections 6 to 8: rate limits, latency, CPU.
+fn limits_latency_cpu(root: &Path, work: &Path, want: &dyn Fn(u32) -> bool) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let fresh = |name: &str, n: usize| -> Result<std::path::PathBuf> {
+        let csv = work.join(format!("{name}.csv"));
+        write_csv(&csv, n, &format!("{name}u"))?;
+        let _ = std::fs::remove_file(work.join(format!("{name}.csv.journal")));
+        let _ = std::fs::remove_file(work.join(format!("{name}.csv.rejects")));
+        Ok(csv)
+    };
+
+    if want(6) {
+        eprintln!("bench: 6/8 rate limits (R = 20 and 200 requests/s, 2,000 rows each)");
+        let n = 2_000;
+        for limit in [20u32, 200] {
+            for fixed in [false, true] {
+                let name = format!("limit-{limit}-{}", if fixed { "rate" } else { "adaptive" });
+                let csv = fresh(&name, n)?;
+                let sandbox = Sandbox::start_with(root, &["--rate-limit", &limit.to_string()])?;
+                let mut import = iam_import(root, &sandbox.url, &csv, 8, false);
+                if fixed {
+                    import.args(["--rate", &limit.to_string()]);
+                }
+                let out = run(import)?;
+                drop(sandbox);
+                let created = json_field(&out, "created")?;
+                if created as usize != n {
+                    return Err(format!(
+                        "iam import at R = {limit} created {created} of {n}: {out}"
+                    ));
+                }
+                let rate = json_field(&out, "rows_per_second")?;
+                let limited = json_field(&out, "rate_limited")?;
+                let requests = n as f64 + limited;
+                let how = if fixed {
+                    format!("`--rate {limit}`")
+                } else {
+                    "default flags (adaptive)".to_owned()
+                };
+                rows.push(Row {
+                    section: "6. rate limits",
+                    what: format!(
+                        "`iam import` 2,000 rows, {how}, simulator limiting at {limit}/s"
+                    ),
+                    figure: format!("{rate:.1} rows/s, every row created"),
+                    baseline: format!("the limit: {limit} req/s"),
+                    ratio: ratio(rate, f64::from(limit)),
+                    target: if fixed { "≥ 0.95x" } else { "≥ 0.90x" },
+                });
+                rows.push(Row {
+                    section: "6. rate limits",
+                    what: format!("429 answers, same run ({how}, {limit}/s)"),
+                    figure: format!("{limited:.0} of {requests:.0} requests"),
+                    baseline: format!("all requests: {requests:.0}"),
+                    ratio: format!("{:.2}%", 100.0 * limited / requests),
+                    target: if fixed { "< 1%" } else { "< 5%" },
+                });
+            }
+        }
+    }
+
+    if want(7) {
+        eprintln!("bench: 7/8 latency (20 ms, concurrency 32)");
+        let n = 10_000;
+        let latency = r#"{"route": "nexway", "latency_ms": 20}"#;
+        let csv = fresh("latency-import", n)?;
+        let sandbox = Sandbox::start(root)?;
+        set_fault(&sandbox.url, latency)?;
+        let out = run(iam_import(root, &sandbox.url, &csv, 32, false))?;
+        drop(sandbox);
+        if json_field(&out, "created")? as usize != n {
+            return Err(format!("iam import at 20 ms: {out}"));
+        }
+        let import_rate = json_field(&out, "rows_per_second")?;
+        let csv = fresh("latency-raw", n)?;
+        let sandbox = Sandbox::start(root)?;
+        set_fault(&sandbox.url, latency)?;
+        let raw_rate: f64 = run(raw_loop(root, &sandbox.url, &csv, 32))?
+            .trim()
+            .parse()
+            .map_err(|e| format!("raw_loop: {e}"))?;
+        drop(sandbox);
+        rows.push(Row {
+            section: "7. latency",
+            what: "`iam import` 10,000 users, 20 ms simulated latency, concurrency 32".into(),
+            figure: format!("{import_rate:.0} rows/s"),
+            baseline: format!("tokio + reqwest loop: {raw_rate:.0} rows/s"),
+            ratio: ratio(import_rate, raw_rate),
+            target: "≥ 0.98x",
+        });
+    }
+
+    if want(8) {
+        eprintln!("bench: 8/8 CPU (zero latency, 20,000 rows, concurrency 32)");
+        let n = 20_000;
+        let per_10k = |cpu: f64| cpu * 10_000.0 / n as f64;
+        let csv = fresh("cpu-import", n)?;
+        let sandbox = Sandbox::start(root)?;
+        let (out, import_cpu) = cpu_seconds(&iam_import(root, &sandbox.url, &csv, 32, false))?;
+        drop(sandbox);
+        if json_field(&out, "created")? as usize != n {
+            return Err(format!("iam import for CPU: {out}"));
+        }
+        let csv = fresh("cpu-raw", n)?;
+        let sandbox = Sandbox::start(root)?;
+        let (_, raw_cpu) = cpu_seconds(&raw_loop(root, &sandbox.url, &csv, 32))?;
+        drop(sandbox);
+        rows.push(Row {
+            section: "8. CPU",
+            what: "CPU-seconds (user + system) of `iam import` per 10k rows, zero latency, concurrency 32".into(),
+            figure: format!("{:.3} CPU-s", per_10k(import_cpu)),
+            baseline: format!("tokio + reqwest loop: {:.3} CPU-s", per_10k(raw_cpu)),
+            ratio: ratio(import_cpu, raw_cpu),
+            target: "≤ 1.5x",
+        });
+    }
+    Ok(rows)
 }
 
 fn write_csv(path: &Path, rows: usize, prefix: &str) -> Result<()> {
@@ -197,6 +387,10 @@ pub fn run_all(root: &Path) -> Result<()> {
     let work = root.join("target/bench");
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
+    let only: Option<Vec<u32>> = std::env::var("IAM_BENCH_SECTIONS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+    let want = |n: u32| only.as_ref().is_none_or(|o| o.contains(&n));
 
     eprintln!("bench: building release binaries");
     let mut build = cmd(
@@ -229,6 +423,13 @@ pub fn run_all(root: &Path) -> Result<()> {
     );
     build.current_dir(root);
     run(build)?;
+
+    if only.is_some() {
+        rows.extend(limits_latency_cpu(root, &work, &want)?);
+        print!("{}", render(&rows, total.elapsed()));
+        eprintln!("bench: IAM_BENCH_SECTIONS is set: BENCHMARKS.md not written");
+        return Ok(());
+    }
 
     // 1. Per-request overhead.
     eprintln!("bench: 1/5 per-request overhead (criterion)");
@@ -444,6 +645,8 @@ pub fn run_all(root: &Path) -> Result<()> {
         });
     }
 
+    rows.extend(limits_latency_cpu(root, &work, &want)?);
+
     let report = render(&rows, total.elapsed());
     print!("{report}");
     std::fs::write(root.join("BENCHMARKS.md"), report)
@@ -558,6 +761,30 @@ fn render(rows: &[Row], took: Duration) -> String {
     let _ = writeln!(
         out,
         "5. The built xtask, median of 5 runs, against `xtask --help` (process start-up)."
+    );
+    let _ = writeln!(
+        out,
+        "6. `iam-sandbox --rate-limit R` (burst R, 429 with `Retry-After: 1` beyond), `iam import` of 2,000 rows at"
+    );
+    let _ = writeln!(
+        out,
+        "   default flags (concurrency 8, adaptive pacing) and with `--rate R`; rows/s over the whole run against R,"
+    );
+    let _ = writeln!(
+        out,
+        "   and the 429 answers among all requests (each 429 is sent again)."
+    );
+    let _ = writeln!(
+        out,
+        "7. A 20 ms latency fault on the route, `iam import --concurrency 32` of 10,000 rows against the raw loop."
+    );
+    let _ = writeln!(
+        out,
+        "8. `/usr/bin/time -v` user + system CPU of the whole `iam import` process (20,000 rows, concurrency 32, journal"
+    );
+    let _ = writeln!(
+        out,
+        "   synced as always) against the raw loop's process (same CSV, bodies prepared before sending), per 10k rows."
     );
     out
 }

@@ -13,6 +13,7 @@ USAGE:
                                         and copy the specs to crates/iam-sandbox/openapi/
     cargo xtask check [--root DIR]      fail if a committed generated.rs or spec copy differs from openapi/
     cargo xtask bench                   run every benchmark against its baseline; write BENCHMARKS.md
+                                        (IAM_BENCH_SECTIONS=6,7,8: only those, printed, not written)
 
 OPTIONS:
     --root DIR   the workspace root (default: this checkout)
