@@ -88,7 +88,7 @@ pub enum Command {
         "failed (nothing created: a re-run sends it again); or unknown.\n\n",
         "Speed: the provider's rate limit is the import's. A 429 (or 503 with Retry-After) pauses every\n",
         "request until the time it names, the row is sent again, and the import slows down (AIMD) to just\n",
-        "under the limit; --rate N sends at most N requests a second, evenly.\n\n",
+        "under the limit; --rate N sends N requests a second, evenly spaced.\n\n",
         "Examples:\n",
         "  IAM_TOKEN=... iam import --provider nexway users.csv\n",
         "  IAM_TOKEN=... iam import --provider nexway --rate 20 --existing skip users.csv\n",
@@ -287,9 +287,9 @@ pub struct Import {
     /// import (exit 1), `skip` counts them as done (exit 0). Never sent again either way.
     #[arg(long, value_enum, value_name = "WHAT", default_value_t)]
     pub existing: Existing,
-    /// Requests per second at most, evenly spaced (the provider's published limit). Without it
-    /// the import adapts: a 429 pauses every request for its Retry-After, then it settles just
-    /// under the limit.
+    /// Requests per second, evenly spaced (the provider's published limit; a late request is
+    /// caught up, so a second may hold N + 1). Without it the import adapts: a 429 pauses every
+    /// request for its Retry-After, then it settles just under the limit.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate: Option<u32>,
     /// How to print the summary.

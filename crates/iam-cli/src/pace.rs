@@ -264,11 +264,17 @@ impl Pace {
                 continue;
             }
             let limiter = self.limiter.lock().expect("lock").clone();
-            if let Some(limiter) = limiter
-                && !self.wait(limiter.until_ready()).await
-            {
-                self.give_back(&mut slot);
-                return None;
+            if let Some(limiter) = limiter {
+                if !self.wait(limiter.until_ready()).await {
+                    self.give_back(&mut slot);
+                    return None;
+                }
+                // The rate changed while this request waited: its token came from the limiter
+                // replaced, which would admit beside the new one; take one from the new one.
+                let current = self.limiter.lock().expect("lock").clone();
+                if current.is_some_and(|current| !Arc::ptr_eq(&current, &limiter)) {
+                    continue;
+                }
             }
             // A pause may have begun while waiting for the rate.
             let paused = self.state.lock().expect("lock").paused_until;
