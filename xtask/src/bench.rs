@@ -59,8 +59,8 @@ fn timed(command: Command) -> Result<(Duration, String)> {
     Ok((started.elapsed(), out))
 }
 
-/// Runs `command` under GNU time; returns (stdout, peak RSS in KiB).
-fn peak_rss(command: &Command) -> Result<(String, u64)> {
+/// Runs `command` under GNU `time -v`; its report is on the output's stderr.
+fn gnu_time(command: &Command) -> Result<std::process::Output> {
     let mut timed = Command::new("/usr/bin/time");
     timed
         .arg("-v")
@@ -71,16 +71,23 @@ fn peak_rss(command: &Command) -> Result<(String, u64)> {
             timed.env(k, v);
         }
     }
-    let out = timed.output().map_err(|e| format!("/usr/bin/time: {e}"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let rss = stderr
+    timed.output().map_err(|e| format!("/usr/bin/time: {e}"))
+}
+
+/// The value of the line `name` in a `time -v` report.
+fn time_field<T: std::str::FromStr>(report: &str, name: &str, command: &Command) -> Result<T> {
+    report
         .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
+        .find_map(|l| l.trim().strip_prefix(name))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| format!("no peak RSS from {command:?}:\n{stderr}"))?;
+        .ok_or_else(|| format!("no `{name}` from {command:?}:\n{report}"))
+}
+
+/// Runs `command` under GNU time; returns (stdout, peak RSS in KiB).
+fn peak_rss(command: &Command) -> Result<(String, u64)> {
+    let out = gnu_time(command)?;
+    let report = String::from_utf8_lossy(&out.stderr);
+    let rss = time_field(&report, "Maximum resident set size (kbytes):", command)?;
     Ok((String::from_utf8_lossy(&out.stdout).into_owned(), rss))
 }
 
@@ -166,32 +173,16 @@ fn set_fault(url: &str, body: &str) -> Result<()> {
 
 /// Runs `command` under GNU time; returns (stdout, user + system CPU seconds).
 fn cpu_seconds(command: &Command) -> Result<(String, f64)> {
-    let mut timed = Command::new("/usr/bin/time");
-    timed
-        .arg("-v")
-        .arg(command.get_program())
-        .args(command.get_args());
-    for (k, v) in command.get_envs() {
-        if let Some(v) = v {
-            timed.env(k, v);
-        }
-    }
-    let out = timed.output().map_err(|e| format!("/usr/bin/time: {e}"))?;
+    let out = gnu_time(command)?;
     if !out.status.success() {
         return Err(format!(
             "{command:?} failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let field = |name: &str| -> Result<f64> {
-        stderr
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(name))
-            .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(|| format!("no `{name}` from {command:?}:\n{stderr}"))
-    };
-    let cpu = field("User time (seconds):")? + field("System time (seconds):")?;
+    let report = String::from_utf8_lossy(&out.stderr);
+    let cpu = time_field::<f64>(&report, "User time (seconds):", command)?
+        + time_field::<f64>(&report, "System time (seconds):", command)?;
     Ok((String::from_utf8_lossy(&out.stdout).into_owned(), cpu))
 }
 

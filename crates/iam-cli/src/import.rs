@@ -398,6 +398,17 @@ struct Outcome {
     hash: Option<String>,
 }
 
+impl Outcome {
+    /// The row was not sent (again) because the import was interrupted.
+    fn interrupted(reason: String) -> Self {
+        Self {
+            reason: Some(reason),
+            kind: "interrupted",
+            ..Self::default()
+        }
+    }
+}
+
 /// One row and what an earlier run did with it.
 struct RowRun<'a> {
     shared: &'a Shared,
@@ -571,12 +582,8 @@ async fn process(shared: &Shared, row: Row) {
     loop {
         let Some(slot) = shared.pace.acquire().await else {
             let reason = format!("line {line}: not sent: interrupted while the import waited");
-            let outcome = Outcome {
-                reason: Some(reason),
-                kind: "interrupted",
-                ..Outcome::default()
-            };
-            run.step(Event::Interrupted, outcome).await;
+            run.step(Event::Interrupted, Outcome::interrupted(reason))
+                .await;
             return;
         };
         let result = shared.provider.create_user(&user).await;
@@ -617,12 +624,8 @@ async fn process(shared: &Shared, row: Row) {
         match run.step(Event::Answer(answer), outcome).await {
             Act::Retry if shared.pace.is_interrupted() => {
                 let reason = format!("line {line}: rate limited; not sent again: interrupted");
-                let outcome = Outcome {
-                    reason: Some(reason),
-                    kind: "interrupted",
-                    ..Outcome::default()
-                };
-                run.step(Event::Interrupted, outcome).await;
+                run.step(Event::Interrupted, Outcome::interrupted(reason))
+                    .await;
                 return;
             }
             Act::Retry => continue,
