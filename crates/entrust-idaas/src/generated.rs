@@ -3716,9 +3716,10 @@ properties (ids, timestamps) a create request has no business sending.*/
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub first_name: ::std::option::Option<::std::string::String>,
-        ///UUIDs of the groups to put the user in (they replace any groups the user had).
+        /**UUIDs of the groups to put the user in (they replace any groups the user had). The contract describes the items as UUIDs and types them as plain strings;
+`format: uuid` is this spec's, so that a value that is not a UUID is refused before it is sent.*/
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub groups: ::std::vec::Vec<::std::string::String>,
+        pub groups: ::std::vec::Vec<::uuid::Uuid>,
         ///Last name. Whether it is mandatory is an account setting; an empty string removes it.
         #[serde(
             rename = "lastName",
@@ -3733,16 +3734,18 @@ properties (ids, timestamps) a create request has no business sending.*/
         ///Mobile number, e.g. `+16138561234` (needed for SMS OTP). Mandatory or not per account.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mobile: ::std::option::Option<::std::string::String>,
-        ///UUIDs of the OAuth roles to give the user.
+        /**UUIDs of the OAuth roles to give the user. The contract describes the items as UUIDs and types them as plain strings;
+`format: uuid` is this spec's, so that a value that is not a UUID is refused before it is sent.*/
         #[serde(
             rename = "oauthRoles",
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
-        pub oauth_roles: ::std::vec::Vec<::std::string::String>,
-        ///UUIDs of the organizations to put the user in.
+        pub oauth_roles: ::std::vec::Vec<::uuid::Uuid>,
+        /**UUIDs of the organizations to put the user in. The contract describes the items as UUIDs and types them as plain strings;
+`format: uuid` is this spec's, so that a value that is not a UUID is refused before it is sent.*/
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub organizations: ::std::vec::Vec<::std::string::String>,
+        pub organizations: ::std::vec::Vec<::uuid::Uuid>,
         ///Phone number (needed for voice OTP). Mandatory or not per account.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<::std::string::String>,

@@ -5,6 +5,9 @@ use std::sync::Arc;
 use entrust_idaas::types;
 
 use crate::connection::Common;
+use serde_json::Value;
+
+use crate::section::{self, Mapped};
 use crate::send::{ErrorBody, send};
 use crate::user::{check_email, given, refuse_unsupported};
 use crate::{
@@ -47,7 +50,8 @@ impl EntrustClient {
     }
 
     /// The request [`IdentityProvider::create_user`] sends for `user`, or why it would not be
-    /// sent.
+    /// sent: the common fields (see [`NewUser`]) and the `entrust` section, decoded into the
+    /// generated `UserParms`.
     pub fn request_for(&self, user: &NewUser) -> Result<types::UserParms, Error> {
         refuse_unsupported(
             KIND,
@@ -55,37 +59,45 @@ impl EntrustClient {
             &[
                 (
                     "password",
-                    "Entrust's create call takes no password: the user activates through a token or a temporary access code",
+                    "Entrust's create call (UserParms) has no password: the user activates through a token or a temporary access code",
                 ),
-                ("roles", "Entrust's create call takes no roles"),
-                ("groups", "Entrust's create call takes no groups"),
+                (
+                    "roles",
+                    "Entrust's create call takes OAuth roles by UUID, not by name: set `entrust.oauthRoles`",
+                ),
                 (
                     "attributes",
-                    "Entrust's user attributes have no documented form; set `userAttributeValues` with create_user_with",
+                    "Entrust's create call takes user attribute values by the attribute's UUID: set `entrust.userAttributeValues` ([{\"userAttributeId\": ..., \"value\": ...}])",
                 ),
             ],
         )?;
-        let user_id = given(&user.username).ok_or_else(|| Error::missing(KIND, "username"))?;
         if let Some(email) = given(&user.email) {
             check_email(KIND, email)?;
         }
-        let base = types::UserParms::new(user_id)
-            .map_err(|e| Error::invalid(KIND, "username", e.to_string()))?;
-        Ok(types::UserParms {
-            email: given(&user.email).map(str::to_owned),
-            first_name: given(&user.first_name).map(str::to_owned),
-            last_name: given(&user.last_name).map(str::to_owned),
-            phone: given(&user.phone).map(str::to_owned),
-            mobile: given(&user.mobile).map(str::to_owned),
-            state: user.enabled.map(|on| {
-                if on {
-                    types::State::Active
-                } else {
-                    types::State::Inactive
-                }
-            }),
-            ..base
-        })
+        let text = |v: &Option<String>| given(v).map(Value::from);
+        section::request(
+            KIND,
+            user,
+            &[
+                Mapped::new("username", "userId", text(&user.username)),
+                Mapped::new("email", "email", text(&user.email)),
+                Mapped::new("first_name", "firstName", text(&user.first_name)),
+                Mapped::new("last_name", "lastName", text(&user.last_name)),
+                Mapped::new("phone", "phone", text(&user.phone)),
+                Mapped::new("mobile", "mobile", text(&user.mobile)),
+                Mapped::new(
+                    "enabled",
+                    "state",
+                    user.enabled
+                        .map(|on| Value::from(if on { "ACTIVE" } else { "INACTIVE" })),
+                ),
+                Mapped::new(
+                    "groups",
+                    "groups",
+                    (!user.groups.is_empty()).then(|| Value::from(user.groups.clone())),
+                ),
+            ],
+        )
     }
 
     /// Creates `user` (the same as [`IdentityProvider::create_user`], without importing the trait).
@@ -93,8 +105,9 @@ impl EntrustClient {
         self.create_user_with(user, |_| {}).await
     }
 
-    /// Creates `user`, after `adjust` has changed the generated request (e.g. to add
-    /// `userAliases`).
+    /// Creates `user`, after `adjust` has changed the generated request. Every property of
+    /// `UserParms` can be set through the user's `entrust` section; this is the escape hatch for
+    /// code that would rather work on the generated type.
     ///
     /// ```no_run
     /// # async fn run(client: iam_clients::EntrustClient, user: iam_clients::NewUser) -> Result<(), iam_clients::Error> {

@@ -116,15 +116,6 @@ impl Error {
         Self::new(ErrorKind::InvalidInput, Some(provider), message).with_field(field)
     }
 
-    /// A required field is missing.
-    pub(crate) fn missing(provider: ProviderKind, field: &str) -> Self {
-        Self::invalid(
-            provider,
-            field,
-            format!("`{field}` is required by {provider}"),
-        )
-    }
-
     /// A field the provider cannot take.
     pub(crate) fn unsupported(provider: ProviderKind, field: &str, why: &str) -> Self {
         Self::new(ErrorKind::UnsupportedField, Some(provider), why).with_field(field)

@@ -63,6 +63,7 @@
 mod auth;
 mod connection;
 mod error;
+mod section;
 mod send;
 mod user;
 mod vendor_auth;
@@ -82,6 +83,7 @@ pub use auth::ClientCredentials;
 pub use connection::{Connection, RetryPolicy};
 pub use error::{Error, ErrorKind};
 pub use iam_core::{Auth, HttpOptions, SecretString, StaticToken, TokenSource};
+pub use section::{Vendor, VendorSection};
 pub use user::{CreatedUser, NewUser, NewUserBuilder, ProviderAnswer, is_secret_attribute};
 
 #[cfg(feature = "entrust")]

@@ -6,6 +6,7 @@ use mid_provider::types;
 use serde_json::Value;
 
 use crate::connection::Common;
+use crate::section::{self, Mapped};
 use crate::send::{ErrorBody, send};
 use crate::user::{check_email, given, refuse_unsupported};
 use crate::{
@@ -112,51 +113,69 @@ impl MidClient {
             &[
                 (
                     "phone",
-                    "mID Provider's create call takes no phone number (an attribute can carry one)",
+                    "mID Provider's create call (UserRepresentation) has no phone number (an attribute can carry one)",
                 ),
                 (
                     "mobile",
-                    "mID Provider's create call takes no mobile number (an attribute can carry one)",
+                    "mID Provider's create call (UserRepresentation) has no mobile number (an attribute can carry one)",
                 ),
             ],
         )?;
-        let username = given(&user.username).ok_or_else(|| Error::missing(kind, "username"))?;
-        let username = types::Username::try_from(username).map_err(|_| {
-            Error::invalid(
-                kind,
-                "username",
-                format!("`{username}`: mID Provider takes only letters, digits and the characters $@(.)-*_[]~!&+ in a username"),
-            )
-        })?;
+        if let Some(username) = given(&user.username) {
+            types::Username::try_from(username).map_err(|_| {
+                Error::invalid(
+                    kind,
+                    "username",
+                    format!("`{username}`: mID Provider takes only letters, digits and the characters $@(.)-*_[]~!&+ in a username"),
+                )
+            })?;
+        }
         if let Some(email) = given(&user.email) {
             check_email(kind, email)?;
         }
         let attributes = self.attributes(user)?;
-        Ok(types::UserRepresentation {
-            username,
-            email: given(&user.email).map(str::to_owned),
-            first_name: given(&user.first_name).map(str::to_owned),
-            last_name: given(&user.last_name).map(str::to_owned),
-            enabled: user.enabled.unwrap_or(false),
-            credentials: user
-                .password
-                .iter()
-                .map(|password| types::Credential {
-                    value: Some(password.clone()),
-                    temporary: true,
-                    type_: Some(types::CredentialType::Password),
-                })
-                .collect(),
-            realm_roles: user.roles.clone(),
-            attributes,
-            client_roles: Default::default(),
-            required_actions: vec![],
-        })
+        let text = |v: &Option<String>| given(v).map(Value::from);
+        section::request(
+            kind,
+            user,
+            &[
+                Mapped::new("username", "username", text(&user.username)),
+                Mapped::new("email", "email", text(&user.email)),
+                Mapped::new("first_name", "firstName", text(&user.first_name)),
+                Mapped::new("last_name", "lastName", text(&user.last_name)),
+                Mapped::new("enabled", "enabled", user.enabled.map(Value::from)),
+                Mapped::new(
+                    "password",
+                    "credentials",
+                    user.password.as_ref().map(|password| {
+                        serde_json::json!([{
+                            "value": password.expose_secret(),
+                            "temporary": true,
+                            "type": "password",
+                        }])
+                    }),
+                ),
+                Mapped::new(
+                    "roles",
+                    "realmRoles",
+                    (!user.roles.is_empty()).then(|| Value::from(user.roles.clone())),
+                ),
+                Mapped::new(
+                    if user.attributes.is_empty() {
+                        "groups"
+                    } else {
+                        "attributes"
+                    },
+                    "attributes",
+                    attributes,
+                ),
+            ],
+        )
     }
 
     /// The `attributes` object: the user's attributes and groups, each attribute checked against
     /// the spec on its own so that an error names it.
-    fn attributes(&self, user: &NewUser) -> Result<Option<types::Attributes>, Error> {
+    fn attributes(&self, user: &NewUser) -> Result<Option<Value>, Error> {
         if user.attributes.is_empty() && user.groups.is_empty() {
             return Ok(None);
         }
@@ -183,9 +202,7 @@ impl MidClient {
         if !user.groups.is_empty() {
             object.insert("groups".to_owned(), Value::from(user.groups.clone()));
         }
-        serde_json::from_value(Value::Object(object))
-            .map(Some)
-            .map_err(|e| Error::invalid(self.kind, "attributes", e.to_string()))
+        Ok(Some(Value::Object(object)))
     }
 
     /// Creates `user` (the same as [`IdentityProvider::create_user`], without importing the trait).
@@ -193,8 +210,10 @@ impl MidClient {
         self.create_user_with(user, |_| {}).await
     }
 
-    /// Creates `user`, after `adjust` has changed the generated request (e.g. to set
-    /// `attributes.digitaniumActivationCode`, `clientRoles` or `requiredActions`).
+    /// Creates `user`, after `adjust` has changed the generated request. Every property of
+    /// `UserRepresentation` can be set through the user's `mid` section (`clientRoles`,
+    /// `requiredActions`, ...); this is the escape hatch for code that would rather work on the
+    /// generated type.
     ///
     /// ```no_run
     /// # async fn run(client: iam_clients::MidClient, user: iam_clients::NewUser) -> Result<(), iam_clients::Error> {

@@ -5,6 +5,9 @@ use std::sync::Arc;
 use nexway_iam::types;
 
 use crate::connection::Common;
+use serde_json::Value;
+
+use crate::section::{self, Mapped};
 use crate::send::send;
 use crate::user::{check_email, given, refuse_unsupported};
 use crate::{
@@ -44,49 +47,59 @@ impl NexwayClient {
             KIND,
             user,
             &[
-                ("phone", "Nexway's create call takes no phone number"),
-                ("mobile", "Nexway's create call takes no mobile number"),
-                ("groups", "Nexway's create call takes no groups"),
+                (
+                    "phone",
+                    "Nexway's create call (UserCreate) has no phone number",
+                ),
+                (
+                    "mobile",
+                    "Nexway's create call (UserCreate) has no mobile number",
+                ),
+                ("groups", "Nexway's create call (UserCreate) has no groups"),
                 (
                     "attributes",
-                    "Nexway's create call takes no attributes; set `authorizedCustomers` with create_user_with",
+                    "Nexway's create call (UserCreate) has no attributes; its own properties go in the `nexway` section (e.g. `nexway.authorizedCustomers`)",
                 ),
             ],
         )?;
-        let email = given(&user.email).ok_or_else(|| Error::missing(KIND, "email"))?;
-        check_email(KIND, email)?;
-        let first_name =
-            given(&user.first_name).ok_or_else(|| Error::missing(KIND, "first_name"))?;
-        let last_name = given(&user.last_name).ok_or_else(|| Error::missing(KIND, "last_name"))?;
-        let password = user
-            .password
-            .clone()
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| Error::missing(KIND, "password"))?;
-        Ok(types::UserCreate {
-            email: email.to_owned(),
-            first_name: first_name.to_owned(),
-            last_name: last_name.to_owned(),
-            password,
-            user_name: given(&user.username).map(str::to_owned),
-            status: user.enabled.map(|on| {
-                if on {
-                    types::UserStatus::Enabled
-                } else {
-                    types::UserStatus::Disabled
-                }
-            }),
-            roles: user
-                .roles
-                .iter()
-                .map(|name| types::Role {
-                    name: Some(name.clone()),
-                    ..Default::default()
-                })
-                .collect(),
-            authorized_customers: vec![],
-            emails: None,
-        })
+        if let Some(email) = given(&user.email) {
+            check_email(KIND, email)?;
+        }
+        let text = |v: &Option<String>| given(v).map(Value::from);
+        section::request(
+            KIND,
+            user,
+            &[
+                Mapped::new("email", "email", text(&user.email)),
+                Mapped::new("first_name", "firstName", text(&user.first_name)),
+                Mapped::new("last_name", "lastName", text(&user.last_name)),
+                Mapped::new(
+                    "password",
+                    "password",
+                    user.password
+                        .as_ref()
+                        .filter(|p| !p.is_empty())
+                        .map(|p| Value::from(p.expose_secret())),
+                ),
+                Mapped::new("username", "userName", text(&user.username)),
+                Mapped::new(
+                    "enabled",
+                    "status",
+                    user.enabled
+                        .map(|on| Value::from(if on { "ENABLED" } else { "DISABLED" })),
+                ),
+                Mapped::new(
+                    "roles",
+                    "roles",
+                    (!user.roles.is_empty()).then(|| {
+                        user.roles
+                            .iter()
+                            .map(|name| serde_json::json!({ "name": name }))
+                            .collect()
+                    }),
+                ),
+            ],
+        )
     }
 
     /// Creates `user` (the same as [`IdentityProvider::create_user`], without importing the trait).
@@ -94,8 +107,9 @@ impl NexwayClient {
         self.create_user_with(user, |_| {}).await
     }
 
-    /// Creates `user`, after `adjust` has changed the generated request (e.g. to add
-    /// `authorizedCustomers`).
+    /// Creates `user`, after `adjust` has changed the generated request. Every property of
+    /// `UserCreate` can be set through the user's `nexway` section; this is the escape hatch for
+    /// code that would rather work on the generated type.
     pub async fn create_user_with(
         &self,
         user: &NewUser,

@@ -7,6 +7,7 @@ use iam_core::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::section::{Vendor, VendorSection};
 use crate::{Error, ProviderKind};
 
 /// A user to create, in terms every provider understands. Build it with [`NewUser::builder`] or
@@ -68,6 +69,39 @@ pub struct NewUser {
     /// Provider attributes, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, Value>,
+    /// Entrust's own create-request properties (`UserParms`), by the spec's names, e.g.
+    /// `externalId`, `userAliases`, `locale`. Only for a user sent to Entrust.
+    #[serde(default, skip_serializing_if = "VendorSection::is_empty")]
+    #[schemars(schema_with = "entrust_section_schema")]
+    pub entrust: VendorSection,
+    /// mID Provider's own create-request properties (`UserRepresentation`), e.g.
+    /// `requiredActions`, `clientRoles`. Only for a user sent to mID (SSMS or SHIFT).
+    #[serde(default, skip_serializing_if = "VendorSection::is_empty")]
+    #[schemars(schema_with = "mid_section_schema")]
+    pub mid: VendorSection,
+    /// Nexway's own create-request properties (`UserCreate`), e.g. `authorizedCustomers`.
+    /// Only for a user sent to Nexway.
+    #[serde(default, skip_serializing_if = "VendorSection::is_empty")]
+    #[schemars(schema_with = "nexway_section_schema")]
+    pub nexway: VendorSection,
+}
+
+fn entrust_section_schema(
+    generator: &mut schemars::r#gen::SchemaGenerator,
+) -> schemars::schema::Schema {
+    crate::section::json_schema(Vendor::Entrust, generator)
+}
+
+fn mid_section_schema(
+    generator: &mut schemars::r#gen::SchemaGenerator,
+) -> schemars::schema::Schema {
+    crate::section::json_schema(Vendor::Mid, generator)
+}
+
+fn nexway_section_schema(
+    generator: &mut schemars::r#gen::SchemaGenerator,
+) -> schemars::schema::Schema {
+    crate::section::json_schema(Vendor::Nexway, generator)
 }
 
 /// Whether an attribute's value is a secret by its name (it holds `password`, `secret`, `code`
@@ -110,6 +144,9 @@ impl fmt::Debug for NewUser {
             .field("roles", &self.roles)
             .field("groups", &self.groups)
             .field("attributes", &Attributes(&self.attributes))
+            .field("entrust", &Vendor::Entrust.redacted(&self.entrust))
+            .field("mid", &Vendor::Mid.redacted(&self.mid))
+            .field("nexway", &Vendor::Nexway.redacted(&self.nexway))
             .finish()
     }
 }
@@ -134,7 +171,42 @@ impl NewUser {
         NewUserBuilder::default()
     }
 
-    /// The secrets this user carries (password, secret attributes), for redacting answers.
+    /// The user's section for `vendor`.
+    pub fn section(&self, vendor: Vendor) -> &VendorSection {
+        match vendor {
+            Vendor::Entrust => &self.entrust,
+            Vendor::Mid => &self.mid,
+            Vendor::Nexway => &self.nexway,
+        }
+    }
+
+    /// The user's section for `vendor`, to change.
+    pub fn section_mut(&mut self, vendor: Vendor) -> &mut VendorSection {
+        match vendor {
+            Vendor::Entrust => &mut self.entrust,
+            Vendor::Mid => &mut self.mid,
+            Vendor::Nexway => &mut self.nexway,
+        }
+    }
+
+    /// The user without any secret: no password, no secret-named attribute, no secret in a
+    /// vendor section (mID's credential values and activation code, Nexway's password). What may
+    /// be hashed, logged or written to a file.
+    pub fn without_secrets(&self) -> NewUser {
+        let mut shown = self.clone();
+        shown.password = None;
+        shown
+            .attributes
+            .retain(|name, _| !is_secret_attribute(name));
+        for vendor in Vendor::ALL {
+            let section = Vendor::without_secrets(vendor, self.section(vendor));
+            *shown.section_mut(vendor) = section;
+        }
+        shown
+    }
+
+    /// The secrets this user carries (password, secret attributes, secrets in its vendor
+    /// sections), for redacting answers and messages.
     pub(crate) fn secrets(&self) -> Vec<String> {
         let mut secrets: Vec<String> = self
             .password
@@ -148,6 +220,9 @@ impl NewUser {
                     other => secrets.push(other.to_string()),
                 }
             }
+        }
+        for vendor in Vendor::ALL {
+            secrets.extend(vendor.secret_values(self.section(vendor)));
         }
         secrets.retain(|s| !s.is_empty());
         secrets
@@ -213,6 +288,38 @@ impl NewUserBuilder {
     /// Sets an attribute.
     pub fn attribute(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.0.attributes.insert(name.into(), value.into());
+        self
+    }
+    /// Sets one of Entrust's own create-request properties (`UserParms`), by the spec's name.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// let user = iam_clients::NewUser::builder()
+    ///     .username("john")
+    ///     .entrust("externalId", "hr-42")
+    ///     .entrust("userAliases", json!([{"value": "johnny", "type": "CUSTOM"}]))
+    ///     .build();
+    /// assert_eq!(user.entrust["externalId"], "hr-42");
+    /// ```
+    pub fn entrust(self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.vendor(Vendor::Entrust, name, value)
+    }
+    /// Sets one of mID Provider's own create-request properties (`UserRepresentation`).
+    pub fn mid(self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.vendor(Vendor::Mid, name, value)
+    }
+    /// Sets one of Nexway's own create-request properties (`UserCreate`).
+    pub fn nexway(self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.vendor(Vendor::Nexway, name, value)
+    }
+    /// Sets property `name` of `vendor`'s section.
+    pub fn vendor(
+        mut self,
+        vendor: Vendor,
+        name: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.0.section_mut(vendor).insert(name.into(), value.into());
         self
     }
     /// The user.
