@@ -16,6 +16,20 @@ macro_rules! exit_codes {
     };
 }
 
+macro_rules! vendor_sets {
+    () => {
+        "Everything the vendor's create call takes: --set NAME=VALUE (a string) or --set NAME:=JSON (any other
+value) sets one of its own request properties, named as its spec names them (`iam schema` lists them
+under `entrust`, `mid` and `nexway`). Checked like the rest before anything is sent: an unknown name,
+a wrong type, a value outside an enum, or a property a flag above already sets is refused (exit 2).
+Secrets (a mID credential's value, Nexway's password) are refused here: use --password-stdin.
+  entrust  --group 7d3a8f0e-5b1c-4e2a-9f6d-0c4b8a2e1f33 --set externalId=hr-42 --set locale=fr \\
+           --set 'userAliases:=[{\"value\":\"johnny\",\"type\":\"CUSTOM\"}]'
+  mid      --set 'requiredActions:=[\"UPDATE_PASSWORD\"]' --set 'clientRoles:={\"crm\":[\"agent\"]}'
+  nexway   --set 'authorizedCustomers:=[{\"customerId\":\"c-1\",\"name\":\"Acme\"}]'"
+    };
+}
+
 macro_rules! credentials {
     () => {
         "Credentials never go on the command line (other users can read it in `ps`):
@@ -68,6 +82,8 @@ pub enum Command {
         "  IAM_ENTRUST_APPLICATION_ID=... IAM_ENTRUST_SHARED_SECRET=... iam create-user --provider entrust --domain acme --region us --username john\n",
         "  IAM_CLIENT_ID=... IAM_CLIENT_SECRET=... iam create-user --provider nexway --token-url https://login.example.com/token \\\n",
         "      --email ada@example.com --first-name Ada --last-name Lovelace --password-stdin --output json\n\n",
+        vendor_sets!(),
+        "\n\n",
         credentials!(),
         "\n\n",
         exit_codes!(),
@@ -76,8 +92,19 @@ pub enum Command {
     /// Import users from a CSV or JSONL file, resumably.
     #[command(after_help = concat!(
         "CSV columns (header row, any order): username, email, first_name, last_name, phone, mobile, password,\n",
-        "enabled (true/false), roles and groups (`;`-separated), and attr.KEY for an attribute KEY.\n",
-        "JSONL: one JSON object per line, the fields of `iam schema`.\n\n",
+        "enabled (true/false), roles and groups (`;`-separated), attr.KEY for an attribute KEY, and the vendor's\n",
+        "own request properties as entrust.NAME, mid.NAME, nexway.NAME (a string property's cell as is, any\n",
+        "other as JSON; an empty cell sets nothing):\n",
+        "  entrust  username,entrust.externalId,entrust.userAliases\n",
+        "           john,hr-42,\"[{\"\"value\"\":\"\"johnny\"\",\"\"type\"\":\"\"CUSTOM\"\"}]\"\n",
+        "  mid      username,mid.requiredActions\n",
+        "           ngk,\"[\"\"UPDATE_PASSWORD\"\"]\"\n",
+        "  nexway   email,first_name,last_name,password,nexway.authorizedCustomers\n",
+        "           ada@example.com,Ada,Lovelace,...,\"[{\"\"customerId\"\":\"\"c-1\"\"}]\"\n",
+        "JSONL: one JSON object per line, the fields of `iam schema`; the vendor's properties in a section:\n",
+        "  {\"username\": \"john\", \"entrust\": {\"externalId\": \"hr-42\", \"userAliases\": [{\"value\": \"johnny\", \"type\": \"CUSTOM\"}]}}\n",
+        "A row is checked against the vendor's request type before it is sent: an unknown property, a wrong type,\n",
+        "a section for another vendor, or a property a common field also sets rejects the row, naming its line.\n\n",
         "Nothing lost, nothing twice: each row's outcome is appended to the journal (FILE.journal) and synced\n",
         "before the row counts as done. Run the same command again after Ctrl-C, a crash or kill -9: rows\n",
         "done are skipped; rows whose outcome is unknown are sent again and a 409 (the user exists) counts\n",
@@ -102,8 +129,10 @@ pub enum Command {
         "unknown; 130 interrupted by Ctrl-C (rows in flight were finished and recorded).",
     ))]
     Import(Import),
-    /// Print the JSON Schema of a user (a JSONL row of `iam import`).
-    #[command(after_help = "Example:\n  iam schema > new-user.schema.json\n")]
+    /// Print the JSON Schema of a user (a JSONL row of `iam import`), with each vendor's section.
+    #[command(
+        after_help = "The common fields, then `entrust`, `mid` and `nexway`: each vendor's own create-request\nproperties, from the generated request types (the names --set and the CSV's entrust.NAME columns take).\n\nExample:\n  iam schema > new-user.schema.json\n"
+    )]
     Schema,
     /// Run the simulator in this process and show each provider at work.
     #[command(
@@ -218,12 +247,17 @@ pub struct UserFields {
     /// A role (repeat for several).
     #[arg(long = "role", value_name = "R")]
     pub roles: Vec<String>,
-    /// A group (repeat for several).
+    /// A group (repeat for several): Entrust a group's UUID, mID a group name.
     #[arg(long = "group", value_name = "G")]
     pub groups: Vec<String>,
     /// An attribute, KEY=VALUE (true/false become booleans) or KEY:=JSON (repeat for several).
     #[arg(long = "attribute", value_name = "KEY=VALUE")]
     pub attributes: Vec<String>,
+    /// One of the vendor's own create-request properties, for the vendor of --provider, by the
+    /// name its spec gives it: NAME=VALUE for a string, NAME:=JSON for anything else (repeat for
+    /// several). `iam schema` lists them; secrets are refused here (see --password-stdin).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub sets: Vec<String>,
     /// Read the password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,

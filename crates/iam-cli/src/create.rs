@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use iam_clients::{CreatedUser, NewUser, ProviderAnswer};
+use iam_clients::{CreatedUser, NewUser, ProviderAnswer, Vendor};
 use serde_json::{Value, json};
 
 use crate::cli::{CreateUser, Output, UserFields};
@@ -34,8 +34,58 @@ fn parse_attribute(arg: &str) -> Result<(String, Value), Failure> {
     }
 }
 
-/// The user the flags describe; the password from stdin when asked.
-pub fn new_user(fields: &UserFields, stdin: &mut dyn BufRead) -> Result<NewUser, Failure> {
+/// `--set NAME=VALUE` (a string) or `--set NAME:=JSON` (anything else): one of `vendor`'s own
+/// create-request properties. Refused, naming the flag: a property the vendor does not have, a
+/// string for a property that is not one, a value that is not JSON, and any secret (the command
+/// line is readable by every user of the machine, in `ps`).
+pub fn parse_set(vendor: Vendor, arg: &str) -> Result<(String, Value), Failure> {
+    let at = arg.find('=').filter(|&i| i > 0).ok_or_else(|| {
+        Failure::usage(format!(
+            "--set `{arg}`: expected NAME=VALUE (a string) or NAME:=JSON (anything else)"
+        ))
+    })?;
+    let (name, json) = match arg[..at].strip_suffix(':') {
+        Some(name) => (name, true),
+        None => (&arg[..at], false),
+    };
+    let text = &arg[at + 1..];
+    let Some(takes_text) = vendor.takes_text(name) else {
+        return Err(Failure::usage(format!(
+            "--set {name}: {}",
+            vendor.unknown_property(name)
+        )));
+    };
+    let value = if json {
+        serde_json::from_str(text).map_err(|e| {
+            Failure::usage(format!(
+                "--set {name}:=…: the value of `{}.{name}` is not JSON: {e}",
+                vendor.name()
+            ))
+        })?
+    } else if takes_text {
+        Value::String(text.to_owned())
+    } else {
+        return Err(Failure::usage(format!(
+            "--set {name}=…: `{}.{name}` is not a string; give it as JSON: --set {name}:={text}",
+            vendor.name()
+        )));
+    };
+    if vendor.holds_secret(name, &value) {
+        return Err(Failure::usage(format!(
+            "--set {name}: `{}.{name}` holds a secret, and the command line is readable by every user of this machine; give the password with --password-stdin, or put the property in an import file (iam import)",
+            vendor.name()
+        )));
+    }
+    Ok((name.to_owned(), value))
+}
+
+/// The user the flags describe, for `vendor` (the vendor of `--provider`, which `--set` sets);
+/// the password from stdin when asked.
+pub fn new_user(
+    fields: &UserFields,
+    vendor: Vendor,
+    stdin: &mut dyn BufRead,
+) -> Result<NewUser, Failure> {
     let mut user = NewUser {
         username: fields.username.clone(),
         email: fields.email.clone(),
@@ -51,6 +101,10 @@ pub fn new_user(fields: &UserFields, stdin: &mut dyn BufRead) -> Result<NewUser,
     for arg in &fields.attributes {
         let (key, value) = parse_attribute(arg)?;
         user.attributes.insert(key, value);
+    }
+    for arg in &fields.sets {
+        let (name, value) = parse_set(vendor, arg)?;
+        user.section_mut(vendor).insert(name, value);
     }
     if fields.password_stdin {
         let mut line = String::new();
@@ -115,7 +169,8 @@ fn shown(value: Option<&impl std::fmt::Display>) -> String {
 
 pub async fn run(args: CreateUser) -> Result<(), Failure> {
     let built = crate::target::build(&args.target, false)?;
-    let user = new_user(&args.user, &mut std::io::stdin().lock())?;
+    let vendor = Vendor::of(built.provider.kind());
+    let user = new_user(&args.user, vendor, &mut std::io::stdin().lock())?;
     built.provider.validate(&user)?;
     let created = built.provider.create_user(&user).await?;
     match args.output {
@@ -129,4 +184,93 @@ pub async fn run(args: CreateUser) -> Result<(), Failure> {
         )),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn set_takes_strings_and_json_and_refuses_what_it_cannot_send() {
+        use Vendor::{Entrust, Mid, Nexway};
+        // (vendor, argument, Ok(name, value) or Err(part of the message))
+        type Case = (Vendor, &'static str, Result<(&'static str, Value), &'static str>);
+        let cases: &[Case] = &[
+            (
+                Entrust,
+                "externalId=hr-42",
+                Ok(("externalId", json!("hr-42"))),
+            ),
+            (
+                Entrust,
+                "externalId=a:=b",
+                Ok(("externalId", json!("a:=b"))),
+            ),
+            (Entrust, "externalId=", Ok(("externalId", json!("")))),
+            (Entrust, "lock:=true", Ok(("lock", json!(true)))),
+            (
+                Entrust,
+                r#"userAliases:=[{"value":"johnny","type":"CUSTOM"}]"#,
+                Ok((
+                    "userAliases",
+                    json!([{"value": "johnny", "type": "CUSTOM"}]),
+                )),
+            ),
+            (
+                Entrust,
+                "lock=true",
+                Err("is not a string; give it as JSON: --set lock:=true"),
+            ),
+            (Entrust, "lock:=maybe", Err("is not JSON")),
+            (Entrust, "colour=red", Err("has no property `colour`")),
+            (Entrust, "externalId", Err("expected NAME=VALUE")),
+            (Entrust, "=x", Err("expected NAME=VALUE")),
+            (
+                Mid,
+                r#"credentials:=[{"temporary":false,"type":"password"}]"#,
+                Ok((
+                    "credentials",
+                    json!([{"temporary": false, "type": "password"}]),
+                )),
+            ),
+            (
+                Mid,
+                r#"credentials:=[{"value":"s3cret"}]"#,
+                Err("holds a secret"),
+            ),
+            (
+                Mid,
+                r#"attributes:={"digitaniumActivationCode":"10101010"}"#,
+                Err("holds a secret"),
+            ),
+            (Nexway, "password=s3cret", Err("holds a secret")),
+            (
+                Nexway,
+                r#"authorizedCustomers:=[{"customerId":"c1"}]"#,
+                Ok(("authorizedCustomers", json!([{"customerId": "c1"}]))),
+            ),
+        ];
+        for (vendor, arg, expected) in cases {
+            match (parse_set(*vendor, arg), expected) {
+                (Ok((name, value)), Ok((want_name, want_value))) => {
+                    assert_eq!((name.as_str(), &value), (*want_name, want_value), "{arg}");
+                }
+                (Err(e), Err(part)) => {
+                    assert!(
+                        e.message.contains(part),
+                        "{arg}: `{}` lacks `{part}`",
+                        e.message
+                    );
+                    assert!(
+                        !e.message.contains("s3cret") && !e.message.contains("10101010"),
+                        "{}",
+                        e.message
+                    );
+                }
+                (got, _) => panic!("{arg}: got {:?}", got.map_err(|e| e.message)),
+            }
+        }
+    }
 }

@@ -76,6 +76,12 @@ pub async fn run() -> Result<(), Failure> {
         .mobile("+16138561234")
         .phone("+161385699876")
         .enabled(true)
+        // The rest of Entrust's sample request, in the user's `entrust` section.
+        .entrust("locale", "")
+        .entrust(
+            "userAliases",
+            serde_json::json!([{"value": "johnny", "type": "CUSTOM"}]),
+        )
         .build();
     let sent = show(entrust.request_for(&john)?, &secrets);
     let created = entrust.create_user(&john).await?;
@@ -100,6 +106,11 @@ pub async fn run() -> Result<(), Failure> {
         .group("ks-users")
         .attribute("digitaniumUserIdOnboardingType", "onscreen")
         .attribute("digitaniumActivationCode", activation)
+        // mID's own property from its sample request, in the user's `mid` section.
+        .mid(
+            "clientRoles",
+            serde_json::json!({"client_Name": ["client_role1", "client_role2"]}),
+        )
         .build();
     let sent = show(ssms.request_for(&ngk)?, &secrets);
     let created = ssms.create_user(&ngk).await?;

@@ -20,16 +20,14 @@ use iam_clients::NewUser;
 
 use crate::journal::State;
 
-/// A hash of the row's content without its secrets (the password, secret-named attributes), to
-/// tell whether a refused row changed since: 16 hex digits of FNV-1a (64-bit), stable across
-/// runs and versions. Not a secret's digest: a secret changing alone does not change it.
+/// A hash of the row's content without its secrets ([`NewUser::without_secrets`]: the password,
+/// secret-named attributes, secrets in the vendor sections), to tell whether a refused row
+/// changed since: 16 hex digits of FNV-1a (64-bit), stable across runs and versions (a row
+/// without vendor sections hashes as before they existed). The vendor sections count: a refused
+/// row whose `entrust.externalId` changed is sent again. Not a secret's digest: a secret
+/// changing alone does not change it.
 pub fn content_hash(user: &NewUser) -> String {
-    let mut shown = user.clone();
-    shown.password = None;
-    shown
-        .attributes
-        .retain(|name, _| !iam_clients::is_secret_attribute(name));
-    let text = serde_json::to_string(&shown).expect("a user serializes");
+    let text = serde_json::to_string(&user.without_secrets()).expect("a user serializes");
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
@@ -305,6 +303,43 @@ mod tests {
         assert_eq!(a, content_hash(&user("a@x.io", "pw-2", "c-2")));
         assert_ne!(a, content_hash(&user("b@x.io", "pw-1", "c-1")));
         assert!(!a.contains("pw-1"));
+    }
+
+    #[test]
+    fn the_content_hash_covers_the_vendor_sections_but_not_their_secrets() {
+        let entrust = |external_id: &str| {
+            content_hash(
+                &NewUser::builder()
+                    .username("ada")
+                    .entrust("externalId", external_id)
+                    .build(),
+            )
+        };
+        assert_ne!(entrust("hr-41"), entrust("hr-42"));
+        let plain = content_hash(&NewUser::builder().username("ada").build());
+        assert_ne!(plain, entrust("hr-42"));
+        let nexway = |password: &str| {
+            content_hash(
+                &NewUser::builder()
+                    .email("a@x.io")
+                    .nexway("password", password)
+                    .build(),
+            )
+        };
+        assert_eq!(nexway("pw-1"), nexway("pw-2"));
+        let mid = |value: &str, temporary: bool| {
+            content_hash(
+                &NewUser::builder()
+                    .username("ada")
+                    .mid(
+                        "credentials",
+                        serde_json::json!([{"value": value, "temporary": temporary}]),
+                    )
+                    .build(),
+            )
+        };
+        assert_eq!(mid("pw-1", true), mid("pw-2", true));
+        assert_ne!(mid("pw-1", true), mid("pw-1", false));
     }
 
     #[test]

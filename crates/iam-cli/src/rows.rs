@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
 
-use iam_clients::NewUser;
+use iam_clients::{NewUser, Vendor};
 
 use crate::create::attribute_value;
 use crate::exit::Failure;
@@ -39,6 +39,12 @@ const COLUMNS: &[&str] = &[
     "groups",
 ];
 
+/// A column `entrust.NAME`, `mid.NAME` or `nexway.NAME`: the vendor and the property.
+fn vendor_column(name: &str) -> Option<(Vendor, &str)> {
+    let (vendor, property) = name.split_once('.')?;
+    Some((Vendor::from_name(vendor)?, property))
+}
+
 /// A CSV reader: checks the header, then yields rows.
 pub fn csv_rows(input: Box<dyn Read + Send>) -> Result<impl Iterator<Item = Row> + Send, Failure> {
     let mut reader = csv::ReaderBuilder::new()
@@ -50,9 +56,19 @@ pub fn csv_rows(input: Box<dyn Read + Send>) -> Result<impl Iterator<Item = Row>
         .map_err(|e| Failure::usage(format!("line 1 (the header row): {e}")))?
         .clone();
     for (i, name) in headers.iter().enumerate() {
+        if let Some((vendor, property)) = vendor_column(name) {
+            if !vendor.has_property(property) {
+                return Err(Failure::usage(format!(
+                    "line 1, column {} `{name}`: {}",
+                    i + 1,
+                    vendor.unknown_property(property)
+                )));
+            }
+            continue;
+        }
         if !COLUMNS.contains(&name) && !name.starts_with("attr.") {
             return Err(Failure::usage(format!(
-                "line 1, column {} `{name}`: unknown column; expected {} or attr.KEY",
+                "line 1, column {} `{name}`: unknown column; expected {}, attr.KEY, or a vendor's own property as entrust.NAME, mid.NAME or nexway.NAME",
                 i + 1,
                 COLUMNS.join(", ")
             )));
@@ -134,6 +150,13 @@ fn csv_user(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<N
             }
             "roles" => user.roles = list(value),
             "groups" => user.groups = list(value),
+            column if vendor_column(column).is_some() => {
+                let (vendor, property) = vendor_column(column).expect("checked");
+                let value = vendor
+                    .value_from_text(property, value)
+                    .map_err(|e| format!("column {} `{column}`: {e}", i + 1))?;
+                user.section_mut(vendor).insert(property.to_owned(), value);
+            }
             attr => {
                 let key = attr.trim_start_matches("attr.");
                 attributes.insert(key.to_owned(), attribute_value(value));
@@ -182,6 +205,16 @@ fn redact_row_secrets(line: &str, mut message: String) -> String {
     let mut secrets = Vec::new();
     if let Some(password) = row.get("password") {
         secrets.push(password.clone());
+    }
+    for vendor in Vendor::ALL {
+        if let Some(serde_json::Value::Object(section)) = row.get(vendor.name()) {
+            secrets.extend(
+                vendor
+                    .secret_values(section)
+                    .into_iter()
+                    .map(serde_json::Value::String),
+            );
+        }
     }
     if let Some(serde_json::Value::Object(attributes)) = row.get("attributes") {
         secrets.extend(
@@ -245,6 +278,51 @@ mod tests {
             (rows[2].line, rows[2].user.as_ref().unwrap_err().as_str()),
             (4, "2 fields where the header has 5")
         );
+    }
+
+    #[test]
+    fn vendor_columns_fill_the_vendor_section() {
+        let rows = csv(
+            "username,entrust.externalId,entrust.lock,entrust.userAliases\n\
+             john,hr-42,true,\"[{\"\"value\"\":\"\"johnny\"\",\"\"type\"\":\"\"CUSTOM\"\"}]\"\n\
+             jane,,maybe,\n\
+             joe,,,\n",
+        )
+        .unwrap();
+        let john = rows[0].user.as_ref().unwrap();
+        assert_eq!(
+            serde_json::Value::Object(john.entrust.clone()),
+            serde_json::json!({"externalId": "hr-42", "lock": true, "userAliases": [{"value": "johnny", "type": "CUSTOM"}]})
+        );
+        let jane = rows[1].user.as_ref().unwrap_err();
+        assert!(jane.starts_with("column 3 `entrust.lock`: "), "{jane}");
+        assert!(rows[2].user.as_ref().unwrap().entrust.is_empty());
+        let err = csv("username,entrust.colour\nada,red\n").err().unwrap();
+        assert!(
+            err.message.contains("column 2 `entrust.colour`")
+                && err.message.contains("has no property `colour`"),
+            "{}",
+            err.message
+        );
+        let err = csv("username,acme.colour\nada,red\n").err().unwrap();
+        assert!(err.message.contains("unknown column"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_mistyped_secret_in_a_section_is_not_echoed() {
+        let text = "{\"username\":\"ngk\",\"mid\":{\"credentials\":[{\"value\":\"s3cret-1\"}]},\"colour\":1}\n";
+        let rows: Vec<Row> =
+            jsonl_rows(Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))).collect();
+        let err = rows[0].user.as_ref().unwrap_err();
+        assert!(
+            err.contains("unknown field `colour`") && !err.contains("s3cret"),
+            "{err}"
+        );
+        let text = "{\"username\":\"ngk\",\"mid\":{\"credentials\":[{\"value\":\"s3cret-1\"}]}}\n";
+        let rows: Vec<Row> =
+            jsonl_rows(Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))).collect();
+        let user = rows[0].user.as_ref().unwrap();
+        assert!(!format!("{user:?}").contains("s3cret"));
     }
 
     #[test]

@@ -118,9 +118,15 @@ fn store(
 }
 
 /// `POST /api/web/v3/users`: answers the created user, as Entrust's `User`, shaped like the
-/// seed's sample (a `USERID` alias added, not locked, empty lists, `MGMT_UI`).
+/// seed's sample (a `USERID` alias added, not locked, empty lists, `MGMT_UI`), with what it was
+/// sent: every property of `UserParms` that `User` has (groups, OAuth roles and organizations as
+/// objects with the ids sent, attribute values with the user's id). `lock`, `applyGracePeriod`,
+/// `emailVerification` have no property of their own in `User`; `lock: true` shows as `locked`.
 pub(crate) fn entrust(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Created, Refusal> {
-    use entrust_idaas::types::{State, User, UserAlias, UserAliasType, UserParms, UserType};
+    use entrust_idaas::types::{
+        Group, OAuthRole, Organization, State, User, UserAlias, UserAliasType, UserAttributeValue,
+        UserExtraAttribute, UserParms, UserType,
+    };
     let provider = Provider::Entrust;
     let params: UserParms = decode(provider, body, "UserParms")?;
     // The spec requires a non-empty userId; decoding into UserParms checked it.
@@ -161,12 +167,57 @@ pub(crate) fn entrust(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Cr
         external_id: params.external_id,
         external_source: params.external_source,
         preferred_otp_delivery: params.preferred_otp_delivery.map(Into::into),
-        locked: Some(false),
+        preferred_otp_delivery_contact_attributes: Some(
+            params.preferred_otp_delivery_contact_attributes,
+        )
+        .filter(|m| !m.is_empty()),
+        registration_required: params.registration_required,
+        verification_required: params.verification_required,
+        locked: Some(params.lock.unwrap_or(false)),
         grids: Some(vec![]),
         tokens: Some(vec![]),
         smart_credentials: Some(vec![]),
         user_aliases: Some(aliases),
-        groups: Some(vec![]),
+        groups: Some(params.groups.iter().map(with_id::<Group>).collect()),
+        oauth_roles: Some(
+            params
+                .oauth_roles
+                .iter()
+                .map(with_id::<OAuthRole>)
+                .collect(),
+        ),
+        organizations: Some(
+            params
+                .organizations
+                .iter()
+                .map(with_id::<Organization>)
+                .collect(),
+        ),
+        user_attribute_values: Some(
+            params
+                .user_attribute_values
+                .iter()
+                .map(|v| UserAttributeValue {
+                    id: Some(sandbox.new_uuid().to_string()),
+                    user_attribute_id: v.user_attribute_id.clone(),
+                    user_id: Some(id.clone()),
+                    value: v.value.clone(),
+                    ..UserAttributeValue::default()
+                })
+                .collect(),
+        ),
+        user_extra_attributes: Some(
+            params
+                .user_extra_attributes
+                .iter()
+                .map(|a| UserExtraAttribute {
+                    id: Some(sandbox.new_uuid().to_string()),
+                    name: a.name.clone(),
+                    type_: a.type_.map(Into::into),
+                    value: a.value.clone(),
+                })
+                .collect(),
+        ),
         type_: Some(UserType::MgmtUi.into()),
         user_creation_time: Some(crate::clock::entrust_now()),
         ..User::default()
@@ -181,6 +232,12 @@ pub(crate) fn entrust(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Cr
         status: StatusCode::OK,
         body: answer,
     })
+}
+
+/// An answer's object that is known by its id alone (Entrust's `Group`, `OAuthRole`,
+/// `Organization`, whose other properties the request does not give).
+fn with_id<T: serde::de::DeserializeOwned>(id: &uuid::Uuid) -> T {
+    serde_json::from_value(json!({ "id": id.to_string() })).expect("an object of ids decodes")
 }
 
 /// The one 400 mID documents.
