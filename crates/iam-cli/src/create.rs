@@ -196,7 +196,11 @@ mod tests {
     fn set_takes_strings_and_json_and_refuses_what_it_cannot_send() {
         use Vendor::{Entrust, Mid, Nexway};
         // (vendor, argument, Ok(name, value) or Err(part of the message))
-        type Case = (Vendor, &'static str, Result<(&'static str, Value), &'static str>);
+        type Case = (
+            Vendor,
+            &'static str,
+            Result<(&'static str, Value), &'static str>,
+        );
         let cases: &[Case] = &[
             (
                 Entrust,
