@@ -350,6 +350,84 @@ fn token_file_and_oauth() {
     assert_eq!(sim.sandbox.tokens_issued(), 1);
 }
 
+/// The issue's own example: a group UUID and an external id, both sent, both kept.
+#[test]
+fn create_user_sends_groups_and_set_properties_to_entrust() {
+    let sim = Sim::start("set-entrust");
+    let group = "7d3a8f0e-5b1c-4e2a-9f6d-0c4b8a2e1f33";
+    let mut args = vec!["create-user".to_owned()];
+    args.extend(sim.target("entrust"));
+    args.extend(
+        [
+            "--username",
+            "john",
+            "--group",
+            group,
+            "--set",
+            "externalId=hr-42",
+            "--set",
+            r#"userAliases:=[{"value":"johnny","type":"CUSTOM"}]"#,
+            "--output",
+            "json",
+        ]
+        .map(str::to_owned),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(with_token(iam(&args)), "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stored = sim.sandbox.users(Provider::Entrust, "default");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["id"], printed["id"]);
+    assert_eq!(stored[0]["externalId"], "hr-42");
+    assert_eq!(stored[0]["groups"][0]["id"], group);
+    assert!(
+        stored[0]["userAliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["value"] == "johnny" && a["type"] == "CUSTOM"),
+        "{}",
+        stored[0]
+    );
+
+    // A group that is not a UUID is refused naming the flag's field; nothing is sent.
+    let mut args = vec!["create-user".to_owned()];
+    args.extend(sim.target("entrust"));
+    args.extend(["--username", "jane", "--group", "admins"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(with_token(iam(&args)), "");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`groups[0]`"), "{stderr}");
+    // A secret on the command line is refused before anything else.
+    let mut args = vec!["create-user".to_owned()];
+    args.extend(sim.target("nexway"));
+    args.extend(
+        [
+            "--email",
+            "a@example.com",
+            "--set",
+            "firstName=A",
+            "--set",
+            "lastName=B",
+            "--set",
+            "password=pw-SECRET-argv",
+        ]
+        .map(str::to_owned),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(with_token(iam(&args)), "");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("holds a secret") && !stderr.contains("pw-SECRET"),
+        "{stderr}"
+    );
+    assert_eq!(sim.sandbox.users(Provider::Entrust, "default").len(), 1);
+    assert!(sim.sandbox.users(Provider::Nexway, "default").is_empty());
+}
+
 #[test]
 fn schema_is_the_json_schema_of_a_row() {
     let out = run(iam(&["schema"]), "");
@@ -360,6 +438,30 @@ fn schema_is_the_json_schema_of_a_row() {
         assert!(schema["properties"].get(field).is_some(), "{field}");
     }
     assert_eq!(schema["additionalProperties"], false);
+    // Each vendor's section: every property of its generated request type, closed, with every
+    // `$ref` resolving in the one document.
+    for (section, request_type, count, some) in [
+        ("entrust", "UserParms", 25, "externalId"),
+        ("mid", "UserRepresentation", 10, "requiredActions"),
+        ("nexway", "UserCreate", 9, "authorizedCustomers"),
+    ] {
+        let properties = schema["properties"][section]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no {section} section"));
+        assert_eq!(properties.len(), count, "{section} ({request_type})");
+        assert!(properties.contains_key(some), "{section}");
+        assert_eq!(schema["properties"][section]["additionalProperties"], false);
+        assert!(schema["properties"][section].get("required").is_none());
+    }
+    let text = schema.to_string();
+    for reference in text.split("\"$ref\":\"#/definitions/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(schema["definitions"].get(name).is_some(), "{name}");
+    }
+    assert_eq!(
+        schema["properties"]["entrust"]["properties"]["locale"]["anyOf"][0]["$ref"],
+        "#/definitions/EntrustLocale"
+    );
 }
 
 #[test]

@@ -180,6 +180,104 @@ async fn the_documented_refusals_map_to_their_kinds() {
     assert_eq!(created.username.as_deref(), Some("x"));
 }
 
+/// The vendor sections reach the simulator, which keeps and answers what it was sent: Entrust's
+/// external id, aliases and groups, Nexway's authorized customers and roles, mID's client roles
+/// and required actions; never a password.
+#[tokio::test]
+async fn vendor_sections_round_trip_through_the_simulator() {
+    use serde_json::json;
+    let env = env().await;
+    let group = "7d3a8f0e-5b1c-4e2a-9f6d-0c4b8a2e1f33";
+    let john = NewUser::builder()
+        .username("john")
+        .group(group)
+        .entrust("externalId", "hr-42")
+        .entrust(
+            "userAliases",
+            json!([{"value": "johnny", "type": "CUSTOM"}]),
+        )
+        .entrust("locale", "fr")
+        .build();
+    let created = env
+        .client(ProviderKind::Entrust)
+        .create_user(&john)
+        .await
+        .unwrap();
+    let Some(ProviderAnswer::Entrust(user)) = &created.answer else {
+        panic!("{created:?}")
+    };
+    assert_eq!(user.external_id.as_deref(), Some("hr-42"));
+    assert_eq!(user.locale.as_deref(), Some("fr"));
+    let groups: Vec<_> = user.groups.iter().flatten().map(|g| g.id.clone()).collect();
+    assert_eq!(groups, [Some(group.to_owned())]);
+    let aliases: Vec<_> = user
+        .user_aliases
+        .iter()
+        .flatten()
+        .map(|a| {
+            (
+                a.value.clone().unwrap_or_default(),
+                a.type_.as_ref().map(ToString::to_string),
+            )
+        })
+        .collect();
+    assert!(
+        aliases.contains(&("johnny".to_owned(), Some("CUSTOM".to_owned()))),
+        "{aliases:?}"
+    );
+
+    let ada = NewUser::builder()
+        .email("ada@example.com")
+        .first_name("Ada")
+        .last_name("Lovelace")
+        .role("admin")
+        .nexway(
+            "authorizedCustomers",
+            json!([{"customerId": "c-1", "name": "Acme"}]),
+        )
+        .nexway("password", "pw-SECRET-section")
+        .build();
+    let created = env
+        .client(ProviderKind::Nexway)
+        .create_user(&ada)
+        .await
+        .unwrap();
+    let Some(ProviderAnswer::Nexway(user)) = &created.answer else {
+        panic!("{created:?}")
+    };
+    let customers = user.authorized_customers.as_ref().unwrap();
+    assert_eq!(
+        (
+            customers[0].customer_id.as_deref(),
+            customers[0].name.as_deref()
+        ),
+        (Some("c-1"), Some("Acme"))
+    );
+    assert_eq!(
+        user.roles.as_ref().unwrap()[0].name.as_deref(),
+        Some("admin")
+    );
+
+    let ngk = NewUser::builder()
+        .username("ngk")
+        .mid("clientRoles", json!({"crm": ["agent"]}))
+        .mid("requiredActions", json!(["UPDATE_PASSWORD"]))
+        .mid(
+            "credentials",
+            json!([{"value": "pw-SECRET-mid", "temporary": false, "type": "password"}]),
+        )
+        .build();
+    env.client(ProviderKind::MidShift)
+        .create_user(&ngk)
+        .await
+        .unwrap();
+    let stored = env.sandbox.users(iam_sandbox::Provider::Mid, "acme");
+    assert_eq!(stored[0]["clientRoles"], json!({"crm": ["agent"]}));
+    assert_eq!(stored[0]["requiredActions"], json!(["UPDATE_PASSWORD"]));
+    let everything = env.sandbox.all_users().to_string();
+    assert!(!everything.contains("pw-SECRET"), "{everything}");
+}
+
 #[tokio::test]
 async fn bad_input_is_refused_before_sending_naming_provider_and_field() {
     let env = env().await;

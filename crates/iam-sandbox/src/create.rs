@@ -234,10 +234,21 @@ pub(crate) fn entrust(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Cr
     })
 }
 
-/// An answer's object that is known by its id alone (Entrust's `Group`, `OAuthRole`,
-/// `Organization`, whose other properties the request does not give).
+/// An answer's object known to the simulator by its id alone (Entrust's `Group`, `OAuthRole`,
+/// `Organization`): the simulator holds no groups, roles or organizations, so the properties
+/// the contract requires besides the id are filled from it (the name is the id; no ancestors,
+/// descendants or scopes).
 fn with_id<T: serde::de::DeserializeOwned>(id: &uuid::Uuid) -> T {
-    serde_json::from_value(json!({ "id": id.to_string() })).expect("an object of ids decodes")
+    let id = id.to_string();
+    serde_json::from_value(json!({
+        "id": id,
+        "name": id,
+        "displayName": id,
+        "ancestorIds": [],
+        "descendantIds": [],
+        "inheritedResourceServerScopeIds": [],
+    }))
+    .expect("an object of ids decodes")
 }
 
 /// The one 400 mID documents.
