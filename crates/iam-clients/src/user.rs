@@ -10,29 +10,72 @@ use serde_json::Value;
 use crate::section::{Vendor, VendorSection};
 use crate::{Error, ProviderKind};
 
-/// A user to create, in terms every provider understands. Build it with [`NewUser::builder`] or
-/// as a struct; in JSON (one JSONL row of `iam import`) the field names are the same.
+/// A user to create: the fields every provider understands, and a section per vendor for
+/// everything else its create call takes. Build it with [`NewUser::builder`] or as a struct; in
+/// JSON (one JSONL row of `iam import`) the field names are the same.
 ///
-/// Which provider takes which field (a field a provider cannot take is refused, naming it,
-/// before anything is sent):
+/// Which provider takes which common field (a field a provider cannot take is refused, naming
+/// it, before anything is sent):
 ///
-/// | field | Entrust | mID Provider | Nexway |
+/// | field | Entrust (`UserParms`) | mID Provider (`UserRepresentation`) | Nexway (`UserCreate`) |
 /// |---|---|---|---|
 /// | `username` | `userId` (required) | `username` (required; letters, digits, `$@(.)-*_[]~!&+`) | `userName` |
 /// | `email` | `email` | `email` | `email` (required) |
-/// | `first_name`, `last_name` | yes | yes | yes (required) |
-/// | `phone`, `mobile` | yes | no | no |
-/// | `password` | no (activation by token or temporary access code) | a temporary password credential | `password` (required) |
+/// | `first_name`, `last_name` | `firstName`, `lastName` | `firstName`, `lastName` | `firstName`, `lastName` (required) |
+/// | `phone`, `mobile` | `phone`, `mobile` | no | no |
+/// | `password` | no (activation by token or temporary access code) | `credentials`: one temporary password | `password` (required) |
 /// | `enabled` | `state` `ACTIVE`/`INACTIVE` | `enabled` (default false) | `status` `ENABLED`/`DISABLED` |
-/// | `roles` | no | `realmRoles` | `roles[].name` |
-/// | `groups` | no | the `groups` attribute | no |
-/// | `attributes` | no | `attributes` (e.g. `digitaniumUserIdOnboardingType`) | no |
+/// | `roles` | no (OAuth roles go by UUID: `entrust.oauthRoles`) | `realmRoles` | `roles[].name` |
+/// | `groups` | `groups` (group UUIDs) | the `groups` attribute | no |
+/// | `attributes` | no (by attribute UUID: `entrust.userAttributeValues`) | `attributes` (e.g. `digitaniumUserIdOnboardingType`) | no |
 ///
-/// Anything else a provider takes stays reachable through the provider client's
-/// `create_user_with`, which adjusts the generated request before it is sent.
+/// **Vendor sections.** `entrust`, `mid` (both URL flavours) and `nexway` hold the vendor's own
+/// create-request properties, named and shaped as its spec names them (`iam schema` lists them
+/// all): every writable property of each create call is reachable from here. Before anything is
+/// sent the common fields and the section are merged and decoded into the generated request
+/// type, as strictly as it decodes (closed enums, UUIDs, the mID username pattern); refused,
+/// naming the field as written (`entrust.userAliases[0].type`): a property the vendor does not
+/// have, a wrong type, a section for another vendor than the target, and a property a common
+/// field also sets (`email` and `entrust.email`). `null` in a section means not set. Secrets in a
+/// section (mID's credential values and activation code, Nexway's password: `format: password`
+/// in the specs) are redacted like the password.
 ///
-/// `Debug` prints `***` for the password and for attributes whose name holds `password`,
-/// `secret`, `code` or `token` (e.g. `digitaniumActivationCode`).
+/// ```
+/// use iam_clients::NewUser;
+/// use serde_json::json;
+///
+/// // Entrust: the link back to the HR record, an alias, a group by its UUID.
+/// let john = NewUser::builder()
+///     .username("john")
+///     .group("7d3a8f0e-5b1c-4e2a-9f6d-0c4b8a2e1f33")
+///     .entrust("externalId", "hr-42")
+///     .entrust("userAliases", json!([{"value": "johnny", "type": "CUSTOM"}]))
+///     .build();
+/// // mID: client roles and required actions.
+/// let ngk = NewUser::builder()
+///     .username("ngk")
+///     .mid("clientRoles", json!({"crm": ["agent"]}))
+///     .mid("requiredActions", json!(["UPDATE_PASSWORD"]))
+///     .build();
+/// // Nexway: authorized customers.
+/// let ada = NewUser::builder()
+///     .email("ada@example.com")
+///     .nexway("authorizedCustomers", json!([{"customerId": "c-1", "name": "Acme"}]))
+///     .build();
+/// // The same as a JSONL row of `iam import`:
+/// let row: NewUser = serde_json::from_str(
+///     r#"{"username": "john", "entrust": {"externalId": "hr-42", "userAliases": [{"value": "johnny", "type": "CUSTOM"}]}}"#,
+/// ).unwrap();
+/// assert_eq!(row.entrust, john.entrust);
+/// # let _ = (ngk, ada);
+/// ```
+///
+/// The provider clients' `create_user_with`, which adjusts the generated request before it is
+/// sent, stays as an escape hatch; nothing needs it.
+///
+/// `Debug` prints `***` for the password, for attributes whose name holds `password`,
+/// `secret`, `code` or `token` (e.g. `digitaniumActivationCode`), and for the secrets in the
+/// vendor sections.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
