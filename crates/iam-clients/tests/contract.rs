@@ -197,6 +197,12 @@ async fn vendor_sections_round_trip_through_the_simulator() {
             json!([{"value": "johnny", "type": "CUSTOM"}]),
         )
         .entrust("locale", "fr")
+        .entrust("oauthRoles", json!([group]))
+        .entrust("organizations", json!([group]))
+        .entrust(
+            "userAttributeValues",
+            json!([{"userAttributeId": "attr-1", "value": "blue"}]),
+        )
         .build();
     let created = env
         .client(ProviderKind::Entrust)
@@ -210,6 +216,28 @@ async fn vendor_sections_round_trip_through_the_simulator() {
     assert_eq!(user.locale.as_deref(), Some("fr"));
     let groups: Vec<_> = user.groups.iter().flatten().map(|g| g.id.clone()).collect();
     assert_eq!(groups, [Some(group.to_owned())]);
+    let roles: Vec<_> = user
+        .oauth_roles
+        .iter()
+        .flatten()
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(roles, [Some(group.to_owned())]);
+    let organizations: Vec<_> = user
+        .organizations
+        .iter()
+        .flatten()
+        .map(|o| o.id.clone())
+        .collect();
+    assert_eq!(organizations, [Some(group.to_owned())]);
+    let values = user.user_attribute_values.as_ref().unwrap();
+    assert_eq!(
+        (
+            values[0].user_attribute_id.as_deref(),
+            values[0].value.as_deref()
+        ),
+        (Some("attr-1"), Some("blue"))
+    );
     let aliases: Vec<_> = user
         .user_aliases
         .iter()

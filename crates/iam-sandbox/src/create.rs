@@ -124,8 +124,8 @@ fn store(
 /// `emailVerification` have no property of their own in `User`; `lock: true` shows as `locked`.
 pub(crate) fn entrust(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Created, Refusal> {
     use entrust_idaas::types::{
-        Group, OAuthRole, Organization, State, User, UserAlias, UserAliasType, UserAttributeValue,
-        UserExtraAttribute, UserParms, UserType,
+        State, User, UserAlias, UserAliasType, UserAttributeValue, UserExtraAttribute, UserParms,
+        UserType,
     };
     let provider = Provider::Entrust;
     let params: UserParms = decode(provider, body, "UserParms")?;
@@ -178,21 +178,9 @@ pub(crate) fn entrust(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Cr
         tokens: Some(vec![]),
         smart_credentials: Some(vec![]),
         user_aliases: Some(aliases),
-        groups: Some(params.groups.iter().map(with_id::<Group>).collect()),
-        oauth_roles: Some(
-            params
-                .oauth_roles
-                .iter()
-                .map(with_id::<OAuthRole>)
-                .collect(),
-        ),
-        organizations: Some(
-            params
-                .organizations
-                .iter()
-                .map(with_id::<Organization>)
-                .collect(),
-        ),
+        groups: Some(params.groups.iter().map(group).collect()),
+        oauth_roles: Some(params.oauth_roles.iter().map(oauth_role).collect()),
+        organizations: Some(params.organizations.iter().map(organization).collect()),
         user_attribute_values: Some(
             params
                 .user_attribute_values
@@ -234,21 +222,46 @@ pub(crate) fn entrust(sandbox: &Sandbox, tenant: &str, body: &[u8]) -> Result<Cr
     })
 }
 
-/// An answer's object known to the simulator by its id alone (Entrust's `Group`, `OAuthRole`,
-/// `Organization`): the simulator holds no groups, roles or organizations, so the properties
-/// the contract requires besides the id are filled from it (the name is the id; no ancestors,
-/// descendants or scopes).
-fn with_id<T: serde::de::DeserializeOwned>(id: &uuid::Uuid) -> T {
-    let id = id.to_string();
-    serde_json::from_value(json!({
-        "id": id,
-        "name": id,
-        "displayName": id,
-        "ancestorIds": [],
-        "descendantIds": [],
-        "inheritedResourceServerScopeIds": [],
-    }))
-    .expect("an object of ids decodes")
+// Answers' objects known to the simulator by their id alone (Entrust's `Group`, `OAuthRole`,
+// `Organization`): the simulator holds no groups, roles or organizations, so the properties the
+// contract requires besides the id are filled from it (the name is the id; no ancestors,
+// descendants or scopes). Struct literals, so that a spec change that adds a property fails to
+// compile here instead of at an answer.
+
+fn group(id: &uuid::Uuid) -> entrust_idaas::types::Group {
+    entrust_idaas::types::Group {
+        attribute: None,
+        created: None,
+        directory_desynced: None,
+        external_id: None,
+        id: Some(id.to_string()),
+        last_modified: None,
+        name: Some(id.to_string()),
+        type_: None,
+    }
+}
+
+fn oauth_role(id: &uuid::Uuid) -> entrust_idaas::types::OAuthRole {
+    entrust_idaas::types::OAuthRole {
+        ancestor_ids: Some(vec![]),
+        descendant_ids: Some(vec![]),
+        description: None,
+        id: Some(id.to_string()),
+        inherited_resource_server_scope_ids: Some(vec![]),
+        name: Some(id.to_string()),
+        parent_id: None,
+        resource_server_scope_ids: Some(vec![]),
+    }
+}
+
+fn organization(id: &uuid::Uuid) -> entrust_idaas::types::Organization {
+    entrust_idaas::types::Organization {
+        description: None,
+        display_name: Some(id.to_string()),
+        id: Some(id.to_string()),
+        logo_uri: None,
+        name: Some(id.to_string()),
+    }
 }
 
 /// The one 400 mID documents.
