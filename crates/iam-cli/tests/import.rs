@@ -711,6 +711,48 @@ fn a_refused_row_is_sent_again_only_once_changed_and_each_reject_is_listed_once(
     assert_eq!(sim.sandbox.users(Provider::Nexway, "default").len(), 3);
 }
 
+/// The journal's content hash covers the vendor section: a refused row whose `externalId`
+/// changed is sent again; unchanged, it is not.
+#[test]
+fn a_refused_row_whose_vendor_section_changed_is_sent_again() {
+    let sim = Sim::start("refused-section");
+    let row = |external_id: &str| {
+        format!(
+            "{{\"username\":\"john\",\"entrust\":{{\"externalId\":\"{external_id}\",\"userAliases\":[{{\"value\":\"johnny\",\"type\":\"CUSTOM\"}}]}}}}\n"
+        )
+    };
+    let file = sim.write("users.jsonl", &row("hr-41"));
+    sim.sandbox.set_fault(
+        Route::Entrust,
+        Fault::action(Action::Status {
+            status: 400,
+            retry_after: None,
+            body: iam_sandbox::ErrorBody::Json,
+        })
+        .times(1),
+    );
+    let once = || {
+        let out = import(&sim, "entrust", &file, &["--output", "json"]);
+        (out.status.code(), summary(&out))
+    };
+    let (code, s) = once();
+    assert_eq!((code, s["refused"].as_u64()), (Some(1), Some(1)), "{s}");
+    let requests = sim.sandbox.requests(Route::Entrust);
+    let (code, s) = once();
+    assert_eq!((code, s["refused"].as_u64()), (Some(1), Some(1)), "{s}");
+    assert_eq!(
+        sim.sandbox.requests(Route::Entrust),
+        requests,
+        "unchanged: not sent"
+    );
+    std::fs::write(&file, row("hr-42")).unwrap();
+    let (code, s) = once();
+    assert_eq!((code, s["created"].as_u64()), (Some(0), Some(1)), "{s}");
+    assert_eq!(sim.sandbox.requests(Route::Entrust), requests + 1);
+    let stored = sim.sandbox.users(Provider::Entrust, "default");
+    assert_eq!(stored[0]["externalId"], "hr-42");
+}
+
 /// Without --rate the import finds the limit: every row created, a small share of 429s (the
 /// bound is loose: the machine may be loaded), rows answered 429 sent again, not failed.
 #[test]
