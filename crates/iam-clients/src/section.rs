@@ -513,6 +513,9 @@ pub(crate) fn request<T: DeserializeOwned + Serialize>(
         if !vendor.has_property(name) {
             return Err(Error::invalid(kind, &field, vendor.unknown_property(name)));
         }
+        if value.is_null() {
+            continue; // `null` in a section means not set
+        }
         if let Some(twice) = common
             .iter()
             .find(|m| m.property == name && m.value.is_some())
@@ -527,9 +530,7 @@ pub(crate) fn request<T: DeserializeOwned + Serialize>(
                 ),
             ));
         }
-        if !value.is_null() {
-            merged.insert(name.clone(), value.clone());
-        }
+        merged.insert(name.clone(), value.clone());
     }
     let mut secrets = user.secrets();
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
