@@ -3,6 +3,7 @@
 //! `iam-clients`), hence no documentation requirement on its items.
 #![allow(missing_docs)]
 
+pub mod adaptive;
 pub mod cli;
 pub mod create;
 pub mod demo;

@@ -4,13 +4,14 @@
 //! - `--rate N`: a governor (GCRA) limiter, N requests per second, evenly spaced (burst 2, so
 //!   that a timer firing late on a loaded machine is caught up: N on average, N + 1 at most in
 //!   any second).
-//! - Without it, adaptive: the first 429 sets a rate (90% of the rate answered in the last
-//!   second) and halves the requests in flight; the rate then grows by 1% of itself per second,
-//!   and the window by one per window of answers, until the next 429 (AIMD). Each 429 episode
-//!   counts once: answers to requests sent before the last decrease do not decrease again.
+//! - Without it, adaptive ([`crate::adaptive`]): no limit until the first 429; then the limit is
+//!   found by measuring what the gateway admitted, and held just under, probing slowly. Requests
+//!   are spaced at the controller's rate, one at a time (no catch-up burst: a gateway with a
+//!   burst of 1 refuses two requests closer than its interval).
 //!
 //! In both modes a 429 (or a 503 with `Retry-After`) pauses every request until the time it
-//! names, and the row is sent again by the import (see `row_state`).
+//! names (without `Retry-After`: 1 s with `--rate`, an exponential backoff with jitter when
+//! adaptive), and the row is sent again by the import (see `row_state`).
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,90 +21,10 @@ use std::time::{Duration, Instant};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 
-/// The longest pause one answer can ask for.
-const MAX_PAUSE: Duration = Duration::from_secs(300);
-/// The pause after a 429 without `Retry-After`.
+use crate::adaptive::{Adaptive, MAX_PAUSE};
+
+/// The pause after a 429 without `Retry-After`, with `--rate`.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
-
-/// The adaptive controller, as plain arithmetic on a clock it is given (so it can be tested
-/// without waiting).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Aimd {
-    /// Requests per second; `None` until the first 429 (no limit but the window).
-    pub rate: Option<f64>,
-    /// Requests in flight at most.
-    pub window: usize,
-    /// The window's ceiling (`--concurrency`).
-    pub max_window: usize,
-    /// When the rate or window last decreased: answers to requests sent before it are ignored.
-    pub decreased_at: Option<Instant>,
-    /// When the rate last grew.
-    pub grown_at: Instant,
-    /// Answers counted toward the next window increase.
-    pub answers: usize,
-}
-
-/// Multiplicative decrease of the rate.
-const BETA: f64 = 0.9;
-/// Additive increase, per second, as a fraction of the rate set at the last decrease.
-const GROWTH: f64 = 0.01;
-/// The rate never goes below this (requests per second).
-const MIN_RATE: f64 = 0.5;
-
-impl Aimd {
-    pub fn new(max_window: usize, now: Instant) -> Self {
-        Self {
-            rate: None,
-            window: max_window,
-            max_window,
-            decreased_at: None,
-            grown_at: now,
-            answers: 0,
-        }
-    }
-
-    /// A 429 to a request sent at `sent`, with `answered` requests answered in the last second.
-    /// Returns whether the rate or window changed.
-    pub fn limited(&mut self, sent: Instant, answered_last_second: f64, now: Instant) -> bool {
-        if self.decreased_at.is_some_and(|at| sent < at) {
-            return false; // the same episode
-        }
-        // Nothing answered in the last second says nothing of the limit: the pause and the
-        // window act alone, and a rate in force still decreases.
-        let measured = (answered_last_second > 0.0).then_some(answered_last_second * BETA);
-        self.rate = match (self.rate, measured) {
-            (Some(rate), Some(measured)) => Some(measured.min(rate * BETA).max(MIN_RATE)),
-            (Some(rate), None) => Some((rate * BETA).max(MIN_RATE)),
-            (None, measured) => measured.map(|m| m.max(MIN_RATE)),
-        };
-        self.window = (self.window / 2).max(1);
-        self.decreased_at = Some(now);
-        self.grown_at = now;
-        self.answers = 0;
-        true
-    }
-
-    /// An answer that was not a 429. Returns whether the rate or window changed.
-    pub fn answered(&mut self, now: Instant) -> bool {
-        let mut changed = false;
-        self.answers += 1;
-        if self.window < self.max_window && self.answers >= self.window {
-            self.window += 1;
-            self.answers = 0;
-            changed = true;
-        }
-        if let Some(rate) = self.rate {
-            let elapsed = now.saturating_duration_since(self.grown_at);
-            if elapsed >= Duration::from_secs(1) {
-                // 1% of the rate per second, compounding once a second.
-                self.rate = Some(rate + rate * GROWTH * elapsed.as_secs_f64());
-                self.grown_at = now;
-                changed = true;
-            }
-        }
-        changed
-    }
-}
 
 /// Answers per 100 ms over the last second, for the rate the provider actually took.
 #[derive(Debug)]
@@ -149,19 +70,20 @@ impl Recent {
 }
 
 struct State {
-    aimd: Option<Aimd>,
+    adaptive: Option<Adaptive>,
     paused_until: Option<Instant>,
     recent: Recent,
-    /// Permits to forget as they come back (the window shrank below the requests in flight).
-    debt: usize,
-    /// The window the semaphore stands for.
-    window: usize,
+    /// When the last request left, for the adaptive spacing.
+    last_sent: Option<Instant>,
+    /// A xorshift state for the backoff's jitter.
+    seed: u64,
 }
 
 /// The pace of one import. Cheap to share (`Arc`).
 pub struct Pace {
     sem: Semaphore,
-    limiter: Mutex<Option<Arc<DefaultDirectRateLimiter>>>,
+    /// `--rate`'s limiter.
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
     state: Mutex<State>,
     interrupted: AtomicBool,
     interrupt: Notify,
@@ -189,18 +111,14 @@ pub enum Heard {
 pub struct Status {
     /// Answers in the last second.
     pub rate: f64,
-    /// The rate limit in force (`--rate`, or the adaptive one), if any.
+    /// The rate the import sends at (`--rate`, or the adaptive one), if it is limited.
+    pub pace: Option<f64>,
+    /// The provider's limit as the adaptive pace found it, if it has.
     pub limit: Option<f64>,
-    /// Whether the provider asked to wait and the import is waiting.
-    pub held: bool,
+    /// How long the provider still holds the import back (a 429's pause), if it does.
+    pub held: Option<Duration>,
     /// 429 (and 503 with `Retry-After`) answers so far.
     pub limited: u64,
-}
-
-fn limiter(rate: f64) -> Arc<DefaultDirectRateLimiter> {
-    let period = Duration::from_secs_f64(1.0 / rate.max(MIN_RATE));
-    let quota = Quota::with_period(period).expect("a positive period");
-    Arc::new(RateLimiter::direct(quota))
 }
 
 impl Pace {
@@ -215,15 +133,19 @@ impl Pace {
                 Quota::per_second(n).allow_burst(NonZeroU32::new(2).expect("2 is not 0")),
             ))
         });
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+            | 1;
         Self {
             sem: Semaphore::new(concurrency),
-            limiter: Mutex::new(limiter),
+            limiter,
             state: Mutex::new(State {
-                aimd: rate.is_none().then(|| Aimd::new(concurrency, now)),
+                adaptive: rate.is_none().then(|| Adaptive::new(now)),
                 paused_until: None,
                 recent: Recent::new(now),
-                debt: 0,
-                window: concurrency,
+                last_sent: None,
+                seed,
             }),
             interrupted: AtomicBool::new(false),
             interrupt: Notify::new(),
@@ -263,24 +185,43 @@ impl Pace {
                 }
                 continue;
             }
-            let limiter = self.limiter.lock().expect("lock").clone();
-            if let Some(limiter) = limiter {
-                if !self.wait(limiter.until_ready()).await {
-                    self.give_back(&mut slot);
-                    return None;
-                }
-                // The rate changed while this request waited: its token came from the limiter
-                // replaced, which would admit beside the new one; take one from the new one.
-                let current = self.limiter.lock().expect("lock").clone();
-                if current.is_some_and(|current| !Arc::ptr_eq(&current, &limiter)) {
-                    continue;
-                }
+            if let Some(limiter) = &self.limiter
+                && !self.wait(limiter.until_ready()).await
+            {
+                self.give_back(&mut slot);
+                return None;
             }
-            // A pause may have begun while waiting for the rate.
-            let paused = self.state.lock().expect("lock").paused_until;
-            if paused.is_none_or(|u| u <= Instant::now()) {
-                slot.sent = Instant::now();
-                return Some(slot);
+            // The adaptive spacing: one request every 1/rate s, at the rate of the moment (it
+            // moves as the controller ramps), re-read at least every 50 ms while waiting.
+            let due = {
+                let mut state = self.state.lock().expect("lock");
+                let now = Instant::now();
+                let paused = state.paused_until.is_some_and(|u| u > now);
+                let rate = state.adaptive.as_ref().and_then(|a| a.rate(now));
+                match (paused, rate, state.last_sent) {
+                    (true, _, _) => Some(now),
+                    (false, Some(rate), Some(last)) if last + interval(rate) > now => {
+                        Some((last + interval(rate)).min(now + Duration::from_millis(50)))
+                    }
+                    (false, _, _) => {
+                        state.last_sent = Some(now);
+                        if let Some(adaptive) = &mut state.adaptive {
+                            adaptive.sent(now);
+                        }
+                        slot.sent = now;
+                        None
+                    }
+                }
+            };
+            match due {
+                None => return Some(slot),
+                Some(at) if at > Instant::now() => {
+                    if !self.wait(tokio::time::sleep_until(at.into())).await {
+                        self.give_back(&mut slot);
+                        return None;
+                    }
+                }
+                Some(_) => {}
             }
         }
     }
@@ -299,64 +240,37 @@ impl Pace {
         }
     }
 
-    /// Returns the slot's permit, or forgets it if the window shrank.
+    /// Returns the slot's permit.
     fn give_back(&self, slot: &mut Slot<'_>) {
-        if let Some(permit) = slot.permit.take() {
-            let mut state = self.state.lock().expect("lock");
-            if state.debt > 0 {
-                state.debt -= 1;
-                permit.forget();
-            }
-        }
+        drop(slot.permit.take());
     }
 
     /// The answer to the request of `slot`; frees the slot.
     pub fn answered(&self, mut slot: Slot<'_>, heard: Heard) {
         let now = Instant::now();
         let mut state = self.state.lock().expect("lock");
-        let mut rate_changed = None;
         match heard {
             Heard::Answer => {
                 state.recent.add(now);
-                if let Some(aimd) = &mut state.aimd {
-                    let before = aimd.rate;
-                    aimd.answered(now);
-                    if aimd.rate != before {
-                        rate_changed = aimd.rate;
-                    }
+                if let Some(adaptive) = &mut state.adaptive {
+                    adaptive.answered(slot.sent);
                 }
             }
             Heard::Limited(after) => {
                 self.limited.fetch_add(1, Ordering::Relaxed);
-                let pause = after.unwrap_or(DEFAULT_PAUSE).min(MAX_PAUSE);
+                state.seed ^= state.seed << 13;
+                state.seed ^= state.seed >> 7;
+                state.seed ^= state.seed << 17;
+                let jitter = (state.seed >> 11) as f64 / (1u64 << 53) as f64;
+                let pause = match &mut state.adaptive {
+                    Some(adaptive) => adaptive.limited(slot.sent, after, now, jitter),
+                    None => after.unwrap_or(DEFAULT_PAUSE).min(MAX_PAUSE),
+                };
                 let until = now + pause;
                 state.paused_until = Some(state.paused_until.map_or(until, |u| u.max(until)));
-                let answered = state.recent.last_second(now);
-                if let Some(aimd) = &mut state.aimd
-                    && aimd.limited(slot.sent, answered, now)
-                {
-                    rate_changed = aimd.rate;
-                }
             }
-        }
-        // Resize the window to the controller's.
-        if let Some(window) = state.aimd.as_ref().map(|a| a.window) {
-            if window < state.window {
-                let cut = state.window - window;
-                let taken = self.sem.forget_permits(cut);
-                state.debt += cut - taken;
-            } else if window > state.window {
-                let grow = window - state.window;
-                let paid = grow.min(state.debt);
-                state.debt -= paid;
-                self.sem.add_permits(grow - paid);
-            }
-            state.window = window;
         }
         drop(state);
-        if let Some(rate) = rate_changed {
-            *self.limiter.lock().expect("lock") = Some(limiter(rate));
-        }
         self.give_back(&mut slot);
     }
 
@@ -364,18 +278,27 @@ impl Pace {
     pub fn status(&self) -> Status {
         let now = Instant::now();
         let mut state = self.state.lock().expect("lock");
-        let limit = match (&state.aimd, self.fixed) {
-            (Some(aimd), _) => aimd.rate,
-            (None, Some(n)) => Some(f64::from(n.get())),
-            (None, None) => None,
+        let (pace, limit) = match (&state.adaptive, self.fixed) {
+            (Some(adaptive), _) => (adaptive.rate(now), adaptive.limit),
+            (None, Some(n)) => (Some(f64::from(n.get())), None),
+            (None, None) => (None, None),
         };
         Status {
             rate: state.recent.last_second(now),
+            pace,
             limit,
-            held: state.paused_until.is_some_and(|u| u > now),
+            held: state
+                .paused_until
+                .filter(|u| *u > now)
+                .map(|u| u.saturating_duration_since(now)),
             limited: self.limited.load(Ordering::Relaxed),
         }
     }
+}
+
+/// The time between two requests at `rate` a second.
+fn interval(rate: f64) -> Duration {
+    Duration::from_secs_f64(1.0 / rate.max(crate::adaptive::MIN_RATE))
 }
 
 impl Drop for Slot<'_> {
@@ -386,15 +309,23 @@ impl Drop for Slot<'_> {
 }
 
 impl Status {
-    /// `19/s, limit 20/s (adaptive), held back by the provider (429)`.
+    /// `19/s, pace 19.6/s, limit 20.0/s found, held back by the provider for 0.8 s (429), 3
+    /// rate-limited`.
     pub fn describe(&self, adaptive: bool) -> String {
         let mut text = format!("{:.0}/s", self.rate);
-        if let Some(limit) = self.limit {
-            let how = if adaptive { "adaptive" } else { "--rate" };
-            text.push_str(&format!(", limit {limit:.1}/s ({how})"));
+        match (self.pace, adaptive) {
+            (Some(pace), true) => text.push_str(&format!(", pace {pace:.1}/s")),
+            (Some(pace), false) => text.push_str(&format!(", --rate {pace:.0}/s")),
+            (None, _) => {}
         }
-        if self.held {
-            text.push_str(", held back by the provider (429/503 Retry-After)");
+        if let Some(limit) = self.limit {
+            text.push_str(&format!(", limit {limit:.1}/s found"));
+        }
+        if let Some(held) = self.held {
+            text.push_str(&format!(
+                ", held back by the provider for {:.1} s (429/503 Retry-After)",
+                held.as_secs_f64()
+            ));
         }
         if self.limited > 0 {
             text.push_str(&format!(", {} rate-limited", self.limited));
@@ -406,45 +337,6 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn aimd_decreases_once_per_episode_and_grows_back() {
-        let t0 = Instant::now();
-        let s = Duration::from_secs;
-        let mut aimd = Aimd::new(8, t0);
-        assert_eq!(aimd.rate, None);
-
-        // First 429: 90% of what was answered in the last second, half the window.
-        assert!(aimd.limited(t0, 200.0, t0 + s(1)));
-        assert_eq!((aimd.rate, aimd.window), (Some(180.0), 4));
-        // Answers to requests sent before that decrease are the same episode.
-        assert!(!aimd.limited(t0, 200.0, t0 + s(1)));
-        assert_eq!(aimd.rate, Some(180.0));
-
-        // The window grows by one per window of answers; the rate by 1% a second.
-        for _ in 0..4 {
-            aimd.answered(t0 + s(1));
-        }
-        assert_eq!(aimd.window, 5);
-        aimd.answered(t0 + s(3));
-        assert!((aimd.rate.unwrap() - 183.6).abs() < 1e-9, "{:?}", aimd.rate);
-
-        // A later 429: never above 90% of the current rate, even when the last second saw more.
-        assert!(aimd.limited(t0 + s(4), 1000.0, t0 + s(4)));
-        assert!((aimd.rate.unwrap() - 183.6 * 0.9).abs() < 1e-9);
-        // ... and it follows what the provider took when that is less.
-        assert!(aimd.limited(t0 + s(5), 20.0, t0 + s(5)));
-        assert_eq!(aimd.rate, Some(18.0));
-        assert!(aimd.limited(t0 + s(6), 0.0, t0 + s(6)));
-        assert_eq!((aimd.rate, aimd.window), (Some(18.0 * 0.9), 1));
-        assert!(aimd.limited(t0 + s(7), 0.1, t0 + s(7)));
-        assert_eq!(aimd.rate, Some(MIN_RATE));
-
-        // A 429 before any answer (a 503 at the start) sets no rate: the pause and window act.
-        let mut fresh = Aimd::new(8, t0);
-        assert!(fresh.limited(t0, 0.0, t0));
-        assert_eq!((fresh.rate, fresh.window), (None, 4));
-    }
 
     #[test]
     fn recent_counts_the_last_second() {
@@ -463,27 +355,52 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_shrunk_window_forgets_permits_as_they_come_back() {
+    async fn a_429_pauses_everyone_for_its_retry_after_and_sets_a_pace() {
         let pace = Pace::new(4, None);
-        let mut held = Vec::new();
-        for _ in 0..4 {
-            held.push(pace.acquire().await.unwrap());
-        }
-        let first = held.pop().unwrap();
-        pace.answered(first, Heard::Limited(Some(Duration::ZERO)));
-        // Window 4 -> 2 with 3 requests still out: the permits coming back are forgotten until
-        // two are in flight; then 2 answers grow it to 3.
-        assert_eq!(pace.state.lock().unwrap().window, 2);
-        for slot in held {
-            pace.answered(slot, Heard::Answer);
-        }
-        let window = pace.state.lock().unwrap().window;
-        assert_eq!((window, pace.sem.available_permits()), (3, 3));
+        assert_eq!(pace.status().pace, None, "no pace before a 429");
+        let first = pace.acquire().await.unwrap();
+        let second = pace.acquire().await.unwrap();
+        pace.answered(first, Heard::Answer);
+        pace.answered(second, Heard::Limited(Some(Duration::from_millis(300))));
         let status = pace.status();
-        assert_eq!(
-            (status.limited, status.limit),
-            (1, None),
-            "no answer before the 429"
+        assert_eq!(status.limited, 1);
+        let held = status.held.expect("held back");
+        assert!(
+            held > Duration::from_millis(200) && held <= Duration::from_millis(300),
+            "{held:?}"
         );
+        assert!(status.pace.is_some(), "a pace once limited");
+        assert!(
+            status
+                .describe(true)
+                .contains("held back by the provider for 0."),
+            "{}",
+            status.describe(true)
+        );
+        let before = Instant::now();
+        let slot = pace.acquire().await.unwrap();
+        assert!(
+            before.elapsed() >= Duration::from_millis(200),
+            "waited for the pause"
+        );
+        pace.answered(slot, Heard::Answer);
+    }
+
+    #[tokio::test]
+    async fn interrupted_while_held_back_sends_nothing() {
+        let pace = std::sync::Arc::new(Pace::new(2, None));
+        let slot = pace.acquire().await.unwrap();
+        pace.answered(slot, Heard::Limited(Some(Duration::from_secs(30))));
+        let waiting = {
+            let pace = pace.clone();
+            tokio::spawn(async move { pace.acquire().await.is_none() })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        pace.interrupt();
+        let interrupted = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the wait ends when interrupted")
+            .unwrap();
+        assert!(interrupted);
     }
 }

@@ -1,0 +1,613 @@
+//! The adaptive pace of `iam import` without `--rate`: find the provider's rate limit within
+//! seconds, whatever its gateway's shape, and hold just under it.
+//!
+//! Plain arithmetic on a clock it is given ([`Adaptive`] takes every `Instant`), so it is tested
+//! without waiting. The design and its anchors:
+//!
+//! - **A 429 costs a pause.** `Retry-After` is honoured exactly (in whole seconds, as HTTP writes
+//!   it: a gateway that means 10 ms says 1 s), and a 429 without it waits an exponential backoff
+//!   with jitter (50 ms doubling, as the AWS SDKs' retry strategies do). So the controller spends
+//!   as few 429s as it can: it does not saw around the limit the way AIMD does.
+//! - **Measure, don't guess** (TCP BBR's point: the delivery rate says where the limit is). When
+//!   a 429 ends a stretch of sending, the requests since the last pause are replayed against a
+//!   token bucket ([`replay_bounds`]): the smallest rate that admits every success, and the
+//!   smallest that would also have admitted the refused request, bound the gateway's rate. The
+//!   burst of that bucket is what the gateway let through at the start, before its first 429.
+//!   A gateway with fixed windows (a long `Retry-After`, the rest of its window) is measured by
+//!   what it delivered over the last ten seconds, pauses included.
+//! - **Find it fast, then hold it** (CUBIC's shape, as in aws-sdk-rust's adaptive retry mode:
+//!   return quickly to the last rate that worked, then probe slowly). Before any limit is known
+//!   the rate doubles every half second from what the first burst delivered ([`Mode::Probe`]);
+//!   once bounded, it holds at 95% of the limit and climbs back along a cubic curve that is flat
+//!   near the limit and probes beyond it ([`Mode::Hold`]); each time the same limit is found
+//!   again the probing slows down (16 times) and the hold moves to 98%.
+//!
+//! The one decision with many cases, what a 429 teaches, is [`decide`], table-tested.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// The rate never goes below this (requests per second).
+pub const MIN_RATE: f64 = 0.5;
+/// The longest pause one answer can ask for.
+pub const MAX_PAUSE: Duration = Duration::from_secs(300);
+/// The first backoff after a 429 without `Retry-After`; doubled per 429 in a row, up to 64x.
+pub const BACKOFF: Duration = Duration::from_millis(50);
+/// The cubic's coefficient (per second cubed, relative to the limit) before the limit is
+/// confirmed: 0.0002 takes about 6 s back to the limit from 95% of it.
+const CUBIC: f64 = 0.0002;
+/// How much slower the probing gets each time the same limit is found again.
+const CONFIDENCE: f64 = 16.0;
+/// Sends remembered for the replay (and for the delivered rate of the last 10 s).
+const REMEMBERED: usize = 8192;
+
+/// Where the controller is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mode {
+    /// No 429 yet: no rate limit but the window.
+    Free,
+    /// Ramping up to find the limit: `from` requests/s at `start`, doubling every `doubling`.
+    Probe {
+        from: f64,
+        start: Instant,
+        doubling: Duration,
+    },
+    /// Holding under `limit`: the cubic `limit * (1 + c (t - start - k)^3)`.
+    Hold {
+        limit: f64,
+        start: Instant,
+        k: f64,
+        c: f64,
+    },
+}
+
+/// What one new 429 teaches ([`decide`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Next {
+    /// The limit is known: hold under it. `tight`: the bounds agree within 5%.
+    Hold { limit: f64, tight: bool },
+    /// The bounds are too far apart (the ramp stepped over the limit): ramp again, more slowly,
+    /// from `from`.
+    Probe { from: f64 },
+}
+
+/// What a 429 teaches, from the replay's bounds on the gateway's rate (`None` when there was
+/// nothing to replay), the rate in force, what was delivered over the last 10 s, and the pause
+/// the gateway asked for.
+pub fn decide(bounds: Option<(f64, f64)>, current: f64, delivered: f64, pause: Duration) -> Next {
+    if pause >= Duration::from_secs(2) {
+        // A window's budget is spent: what it delivered over a window and its pause is the rate.
+        return Next::Hold {
+            limit: delivered.max(MIN_RATE),
+            tight: false,
+        };
+    }
+    match bounds {
+        Some((lo, hi)) if hi <= lo * 1.15 => Next::Hold {
+            limit: hi.min(current).max(delivered).max(MIN_RATE),
+            tight: hi <= lo * 1.05,
+        },
+        Some((lo, _)) => Next::Probe {
+            from: lo.max(delivered).max(MIN_RATE),
+        },
+        None => Next::Hold {
+            limit: (current * 0.9).max(delivered).max(MIN_RATE),
+            tight: false,
+        },
+    }
+}
+
+/// Whether a token bucket of `rate` requests/s and `burst`, full at `from`, admits every
+/// success of `sends` (and, with `last_too`, the last send as well). A refused request takes no
+/// token.
+fn bucket_admits(
+    rate: f64,
+    burst: f64,
+    from: Instant,
+    sends: &[(Instant, bool)],
+    last_too: bool,
+) -> bool {
+    let interval = 1.0 / rate;
+    let tolerance = (burst - 1.0).max(0.0) * interval;
+    let mut tat = 0.0_f64;
+    for (i, &(at, ok)) in sends.iter().enumerate() {
+        let x = at.saturating_duration_since(from).as_secs_f64();
+        let must = ok || (last_too && i + 1 == sends.len());
+        if !must {
+            continue;
+        }
+        if x + 1e-9 < tat - tolerance {
+            return false;
+        }
+        tat = tat.max(x) + interval;
+    }
+    true
+}
+
+/// The smallest rate in [0.1, 100,000] for which `admits` holds (it is monotone), if any.
+fn smallest_rate(admits: impl Fn(f64) -> bool) -> Option<f64> {
+    let (mut lo, mut hi) = (0.1_f64, 100_000.0_f64);
+    if !admits(hi) {
+        return None;
+    }
+    if admits(lo) {
+        return Some(lo);
+    }
+    for _ in 0..48 {
+        let mid = (lo * hi).sqrt();
+        if admits(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
+}
+
+/// Bounds on a token bucket's rate from the requests sent since it was last full (`from`),
+/// the last of them refused: the smallest rate admitting every success, and the smallest that
+/// would have admitted the refused one too.
+pub fn replay_bounds(burst: f64, from: Instant, sends: &[(Instant, bool)]) -> Option<(f64, f64)> {
+    if sends.last().is_none_or(|&(_, ok)| ok) {
+        return None;
+    }
+    let lo = smallest_rate(|rate| bucket_admits(rate, burst, from, sends, false))?;
+    let hi = smallest_rate(|rate| bucket_admits(rate, burst, from, sends, true))?;
+    Some((lo, hi.max(lo)))
+}
+
+/// The adaptive controller.
+#[derive(Clone, Debug)]
+pub struct Adaptive {
+    pub mode: Mode,
+    /// The limit found, if any.
+    pub limit: Option<f64>,
+    /// How many times in a row the same limit was found (probing slows with each).
+    pub confidence: u32,
+    /// The gateway's burst, as its first answers showed it.
+    pub burst: Option<f64>,
+    /// The send time of the first request refused, until the burst is counted.
+    first_refused: Option<Instant>,
+    /// When the last decision was made: 429s to requests sent before it are the same episode.
+    decided_at: Option<Instant>,
+    /// When the last pause ends (the gateway's bucket is full again then).
+    resumed_at: Instant,
+    /// 429s without `Retry-After` in a row.
+    streak: u32,
+    /// Requests sent, oldest first, and their answer once known (`true`: not refused).
+    sends: VecDeque<(Instant, Option<bool>)>,
+    started: Instant,
+}
+
+impl Adaptive {
+    pub fn new(now: Instant) -> Self {
+        Self {
+            mode: Mode::Free,
+            limit: None,
+            confidence: 0,
+            burst: None,
+            first_refused: None,
+            decided_at: None,
+            resumed_at: now,
+            streak: 0,
+            sends: VecDeque::new(),
+            started: now,
+        }
+    }
+
+    /// The rate to send at, at `now`; `None` before the first 429.
+    pub fn rate(&self, now: Instant) -> Option<f64> {
+        match self.mode {
+            Mode::Free => None,
+            Mode::Probe {
+                from,
+                start,
+                doubling,
+            } => {
+                let x = now.saturating_duration_since(start).as_secs_f64();
+                let rate = from * 2f64.powf(x / doubling.as_secs_f64());
+                Some(rate.clamp(MIN_RATE, 100_000.0))
+            }
+            Mode::Hold { limit, start, k, c } => {
+                let x = now.saturating_duration_since(start).as_secs_f64() - k;
+                Some((limit * (1.0 + c * x * x * x)).clamp(MIN_RATE, 100_000.0))
+            }
+        }
+    }
+
+    /// A request is sent at `at`.
+    pub fn sent(&mut self, at: Instant) {
+        self.sends.push_back((at, None));
+        while self.sends.len() > REMEMBERED
+            || self
+                .sends
+                .front()
+                .is_some_and(|&(t, _)| at.saturating_duration_since(t) > Duration::from_secs(30))
+        {
+            self.sends.pop_front();
+        }
+    }
+
+    fn mark(&mut self, sent: Instant, ok: bool) {
+        if let Some(entry) = self
+            .sends
+            .iter_mut()
+            .rev()
+            .find(|(t, answer)| *t == sent && answer.is_none())
+        {
+            entry.1 = Some(ok);
+        }
+    }
+
+    /// The request sent at `sent` was answered, not refused.
+    pub fn answered(&mut self, sent: Instant) {
+        self.mark(sent, true);
+        self.streak = 0;
+    }
+
+    /// What was delivered (requests not refused, by send time) per second over the last 10 s,
+    /// or since the start if that is shorter.
+    fn delivered(&self, now: Instant) -> f64 {
+        let span = now
+            .saturating_duration_since(self.started)
+            .min(Duration::from_secs(10));
+        let since = now - span;
+        let ok = self
+            .sends
+            .iter()
+            .filter(|(t, answer)| *t >= since && *answer == Some(true))
+            .count();
+        ok as f64 / span.as_secs_f64().max(1e-3)
+    }
+
+    /// The request sent at `sent` was refused (429, or 503 with `Retry-After`) at `now`, asking
+    /// to wait `retry_after`. Returns the pause everyone waits; `jitter` in [0, 1) spreads the
+    /// backoff when the answer names no wait.
+    pub fn limited(
+        &mut self,
+        sent: Instant,
+        retry_after: Option<Duration>,
+        now: Instant,
+        jitter: f64,
+    ) -> Duration {
+        self.mark(sent, false);
+        let pause = match retry_after {
+            Some(wait) => wait.min(MAX_PAUSE),
+            None => {
+                self.streak += 1;
+                let doubled = BACKOFF * 2u32.pow(self.streak.saturating_sub(1).min(6));
+                doubled.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+            }
+        };
+        let resume = now + pause;
+        if self.decided_at.is_some_and(|at| sent < at) {
+            // The same episode: only the pause may grow.
+            self.resumed_at = self.resumed_at.max(resume);
+            return pause;
+        }
+        let from = self.resumed_at;
+        match self.mode {
+            Mode::Free => {
+                let delivered = self
+                    .sends
+                    .iter()
+                    .filter(|(_, answer)| *answer == Some(true))
+                    .count();
+                self.first_refused = Some(sent);
+                self.mode = Mode::Probe {
+                    from: (delivered as f64).max(1.0),
+                    start: resume,
+                    doubling: Duration::from_millis(500),
+                };
+            }
+            Mode::Probe { .. } | Mode::Hold { .. } => {
+                if let Some(first) = self.first_refused.take() {
+                    let burst = self
+                        .sends
+                        .iter()
+                        .filter(|(t, answer)| *t <= first && *answer == Some(true))
+                        .count();
+                    self.burst = Some((burst as f64).max(1.0));
+                }
+                let replayed: Vec<(Instant, bool)> = self
+                    .sends
+                    .iter()
+                    .filter(|(t, _)| *t >= from && *t <= sent)
+                    .filter_map(|&(t, answer)| answer.map(|ok| (t, ok)))
+                    .collect();
+                let bounds = replay_bounds(self.burst.unwrap_or(1.0), from, &replayed);
+                let current = self.rate(sent).unwrap_or(MIN_RATE);
+                match decide(bounds, current, self.delivered(now), pause) {
+                    Next::Hold { limit, tight } => self.hold(limit, tight, resume),
+                    Next::Probe { from } => {
+                        let doubling = match self.mode {
+                            Mode::Probe { doubling, .. } => doubling * 2,
+                            _ => Duration::from_secs(1),
+                        };
+                        self.mode = Mode::Probe {
+                            from,
+                            start: resume,
+                            doubling,
+                        };
+                    }
+                }
+            }
+        }
+        self.decided_at = Some(now);
+        self.resumed_at = resume;
+        pause
+    }
+
+    /// Holds under `limit` from `start`, probing more slowly the more often it was found.
+    fn hold(&mut self, limit: f64, tight: bool, start: Instant) {
+        let same = self
+            .limit
+            .is_some_and(|known| (limit - known).abs() <= 0.03 * known);
+        self.confidence = if same || (tight && self.limit.is_none()) {
+            (self.confidence + 1).min(4)
+        } else {
+            0
+        };
+        self.limit = Some(limit);
+        let c = CUBIC / CONFIDENCE.powi(self.confidence as i32);
+        let hold = if self.confidence == 0 { 0.95 } else { 0.98 };
+        let k = ((1.0 - hold) / c).cbrt();
+        self.mode = Mode::Hold { limit, start, k, c };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gateway on the simulated clock: admitted, or refused with its `Retry-After`.
+    type Gateway = dyn FnMut(f64) -> (bool, Option<Duration>);
+
+    fn s(secs: f64) -> Duration {
+        Duration::from_secs_f64(secs)
+    }
+
+    #[test]
+    fn what_a_429_teaches() {
+        let (one, ten) = (s(1.0), s(10.0));
+        // (bounds, current rate, delivered over 10 s, pause) -> next
+        let cases = [
+            // Tight bounds: hold at the upper one (the gateway's rate), never above the rate
+            // that was refused; trusted when within 5%.
+            (
+                Some((19.8, 20.2)),
+                25.0,
+                12.0,
+                one,
+                Next::Hold {
+                    limit: 20.2,
+                    tight: true,
+                },
+            ),
+            (
+                Some((18.0, 20.0)),
+                25.0,
+                12.0,
+                one,
+                Next::Hold {
+                    limit: 20.0,
+                    tight: false,
+                },
+            ),
+            (
+                Some((18.0, 20.0)),
+                19.0,
+                12.0,
+                one,
+                Next::Hold {
+                    limit: 19.0,
+                    tight: false,
+                },
+            ),
+            // What was delivered is a floor.
+            (
+                Some((9.0, 10.0)),
+                25.0,
+                12.0,
+                one,
+                Next::Hold {
+                    limit: 12.0,
+                    tight: false,
+                },
+            ),
+            // Too coarse: ramp again from the lower bound.
+            (Some((5.0, 10.0)), 12.0, 3.0, one, Next::Probe { from: 5.0 }),
+            (Some((5.0, 10.0)), 12.0, 7.0, one, Next::Probe { from: 7.0 }),
+            // Nothing to replay: 90% of the rate, or what was delivered.
+            (
+                None,
+                20.0,
+                3.0,
+                one,
+                Next::Hold {
+                    limit: 18.0,
+                    tight: false,
+                },
+            ),
+            // A window's long Retry-After: what it delivered over the window is the rate.
+            (
+                Some((0.1, 0.1)),
+                998.0,
+                100.0,
+                ten,
+                Next::Hold {
+                    limit: 100.0,
+                    tight: false,
+                },
+            ),
+            (
+                None,
+                0.1,
+                0.0,
+                ten,
+                Next::Hold {
+                    limit: MIN_RATE,
+                    tight: false,
+                },
+            ),
+        ];
+        for (i, (bounds, current, delivered, pause, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                decide(bounds, current, delivered, pause),
+                expected,
+                "case {i}"
+            );
+        }
+    }
+
+    /// A GCRA bucket (the simulator's and governor's), for the tests.
+    fn gateway(rate: f64, burst: f64, from: Instant, at: &[f64]) -> Vec<(Instant, bool)> {
+        let interval = 1.0 / rate;
+        let tolerance = (burst - 1.0) * interval;
+        let mut tat = 0.0_f64;
+        at.iter()
+            .map(|&x| {
+                let ok = x >= tat - tolerance;
+                if ok {
+                    tat = tat.max(x) + interval;
+                }
+                (from + s(x), ok)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_replay_bounds_the_gateway_s_rate() {
+        let t0 = Instant::now();
+        // A ramp doubling every 0.5 s from 1/s into a 20/s bucket of burst 2.
+        let mut at = Vec::new();
+        let (mut x, mut rate) = (0.0_f64, 1.0_f64);
+        while x < 10.0 {
+            at.push(x);
+            rate = 2f64.powf(x / 0.5);
+            x += 1.0 / rate;
+        }
+        let answered = gateway(20.0, 2.0, t0, &at);
+        let first_refused = answered.iter().position(|&(_, ok)| !ok).unwrap();
+        let sends = &answered[..=first_refused];
+        let (lo, hi) = replay_bounds(2.0, t0, sends).unwrap();
+        assert!(lo <= 20.0 + 1e-6 && hi >= 20.0 - 1e-6, "{lo}..{hi}");
+        assert!(hi / lo < 1.15, "tight: {lo}..{hi}");
+        // Nothing refused: no bounds.
+        assert_eq!(replay_bounds(2.0, t0, &answered[..first_refused]), None);
+        let _ = rate;
+    }
+
+    /// Runs the controller against a gateway on a simulated clock (no waiting): one request at
+    /// a time, each answered 1 ms after it is sent. Returns (delivered per second / limit,
+    /// share of requests refused).
+    fn simulate(
+        gateway: &mut dyn FnMut(f64) -> (bool, Option<Duration>),
+        rows: usize,
+        limit: f64,
+    ) -> (f64, f64) {
+        let t0 = Instant::now();
+        let mut c = Adaptive::new(t0);
+        let (mut now, mut last_sent, mut paused_until) = (0.0_f64, f64::MIN, 0.0_f64);
+        let (mut done, mut refused, mut sent) = (0usize, 0usize, 0usize);
+        let mut jitter = 0.37_f64;
+        while done < rows && now < 3600.0 {
+            now = now.max(paused_until);
+            if let Some(rate) = c.rate(t0 + s(now)) {
+                now = now.max(last_sent + 1.0 / rate);
+            }
+            last_sent = now;
+            let at = t0 + s(now);
+            c.sent(at);
+            sent += 1;
+            let (ok, retry_after) = gateway(now);
+            let answered = now + 0.001;
+            if ok {
+                c.answered(at);
+                done += 1;
+            } else {
+                refused += 1;
+                jitter = (jitter * 7.3).fract();
+                let pause = c.limited(at, retry_after, t0 + s(answered), jitter);
+                paused_until = paused_until.max(answered + pause.as_secs_f64());
+            }
+            now = answered;
+        }
+        (done as f64 / now / limit, refused as f64 / sent as f64)
+    }
+
+    fn bucket(
+        rate: f64,
+        burst: f64,
+        retry_after: bool,
+    ) -> impl FnMut(f64) -> (bool, Option<Duration>) {
+        let interval = 1.0 / rate;
+        let tolerance = (burst - 1.0) * interval;
+        let mut tat = 0.0_f64;
+        move |x| {
+            if x >= tat - tolerance {
+                tat = tat.max(x) + interval;
+                (true, None)
+            } else {
+                let wait = tat - tolerance - x;
+                (
+                    false,
+                    retry_after.then(|| Duration::from_secs(wait.ceil().max(1.0) as u64)),
+                )
+            }
+        }
+    }
+
+    fn window(rate: f64, secs: f64) -> impl FnMut(f64) -> (bool, Option<Duration>) {
+        let budget = (rate * secs) as u64;
+        let (mut current, mut used) = (-1.0_f64, 0u64);
+        move |x| {
+            let w = (x / secs).floor();
+            if w != current {
+                current = w;
+                used = 0;
+            }
+            if used < budget {
+                used += 1;
+                (true, None)
+            } else {
+                let rest = (w + 1.0) * secs - x;
+                (
+                    false,
+                    Some(Duration::from_secs(rest.ceil().max(1.0) as u64)),
+                )
+            }
+        }
+    }
+
+    #[test]
+    fn finds_and_holds_every_shape_of_limit_on_a_simulated_clock() {
+        // (what, gateway, limit, rows) -> at least this share of the limit, at most this share
+        // refused. One request in flight; a 60 s run at the limit.
+        for limit in [5.0, 20.0, 100.0] {
+            let rows = (60.0 * limit) as usize;
+            let shapes: Vec<(&str, Box<Gateway>)> = vec![
+                ("bucket, burst = rate", Box::new(bucket(limit, limit, true))),
+                ("bucket, burst 2", Box::new(bucket(limit, 2.0, true))),
+                ("bucket, burst 1", Box::new(bucket(limit, 1.0, true))),
+                (
+                    "bucket, burst 2, no Retry-After",
+                    Box::new(bucket(limit, 2.0, false)),
+                ),
+                ("fixed 10 s windows", Box::new(window(limit, 10.0))),
+            ];
+            for (what, mut gateway) in shapes {
+                let (share, refused) = simulate(&mut *gateway, rows, limit);
+                assert!(
+                    (0.85..=1.25).contains(&share),
+                    "{what} at {limit}/s: {share:.2} of the limit"
+                );
+                assert!(
+                    refused < 0.05,
+                    "{what} at {limit}/s: {:.1}% refused",
+                    100.0 * refused
+                );
+            }
+        }
+    }
+}
