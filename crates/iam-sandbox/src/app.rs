@@ -107,9 +107,8 @@ async fn handle_create(
     let provider = route.provider();
     sandbox.count_request(route);
     // The gateway's rate limit comes first: a 429 creates nothing and consumes no fault.
-    if let Err(wait) = sandbox.admit(route) {
-        let secs = crate::ratelimit::retry_after_secs(wait);
-        return status_answer(provider, 429, Some(secs), ErrorBody::Json);
+    if let Err(retry_after) = sandbox.admit(route) {
+        return status_answer(provider, 429, retry_after, ErrorBody::Json);
     }
     let fault = sandbox.take_fault(route).unwrap_or_default();
     if fault.latency_ms > 0 {

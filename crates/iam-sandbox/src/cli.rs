@@ -47,6 +47,8 @@ Examples:
   IAM_SANDBOX_TOKEN=dev iam-sandbox --port 8080 --state users.json
   iam-sandbox --tls --cert-out sandbox.pem
   iam-sandbox --port 0 --rate-limit 20 --burst 20       # 429 + Retry-After beyond 20 requests/s
+  iam-sandbox --port 0 --rate-limit 20 --burst 2 --no-retry-after   # a strict gateway, no Retry-After
+  iam-sandbox --port 0 --rate-limit 10 --window 10      # 100 per 10 s window; Retry-After: the rest of it
   curl -H 'Authorization: Bearer dev' -d '{\"route\":\"nexway\",\"action\":{\"kind\":\"status\",\"status\":503,\"retry_after\":1},\"times\":2}' \\
        http://127.0.0.1:8080/_sandbox/faults
   curl -H 'Authorization: Bearer dev' -d '{\"route\":\"nexway\",\"rate_limit\":{\"per_second\":20,\"burst\":20}}' \\
@@ -72,9 +74,17 @@ pub struct Args {
     /// answer 429 with Retry-After, as a provider's gateway does.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
-    /// With --rate-limit: requests admitted at once after a quiet spell [default: N].
-    #[arg(long, value_name = "B", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
+    /// With --rate-limit: requests admitted at once after a quiet spell [default: N] (a token
+    /// bucket; 1 refuses any two requests closer than 1/N s).
+    #[arg(long, value_name = "B", requires = "rate_limit", conflicts_with = "window", value_parser = clap::value_parser!(u32).range(1..))]
     pub burst: Option<u32>,
+    /// With --rate-limit: fixed windows of SECS seconds, N x SECS requests each, instead of a
+    /// token bucket; a 429's Retry-After is the rest of the window.
+    #[arg(long, value_name = "SECS", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
+    pub window: Option<u32>,
+    /// With --rate-limit: answer 429 without Retry-After.
+    #[arg(long, requires = "rate_limit")]
+    pub no_retry_after: bool,
 }
 
 /// Starts the simulator, prints where it listens and its token, and serves until Ctrl-C;
@@ -105,6 +115,8 @@ pub async fn run(args: Args) -> Result<(), SandboxError> {
         rate_limit: args.rate_limit.map(|n| crate::RateLimit {
             per_second: n,
             burst: args.burst,
+            window_secs: args.window,
+            retry_after: !args.no_retry_after,
         }),
     })?;
     let running = sandbox

@@ -370,8 +370,9 @@ impl Sandbox {
         self.inner.limited[route as usize].load(Ordering::Relaxed)
     }
 
-    /// Admits a request of `route` or counts a 429 and says how long to wait.
-    pub(crate) fn admit(&self, route: Route) -> Result<(), std::time::Duration> {
+    /// Admits a request of `route`, or counts a 429 and gives its `Retry-After` (seconds), if
+    /// the limit answers one.
+    pub(crate) fn admit(&self, route: Route) -> Result<(), Option<u64>> {
         let admitted = self.inner.limits.lock().expect("limits lock").admit(route);
         if admitted.is_err() {
             self.inner.limited[route as usize].fetch_add(1, Ordering::Relaxed);

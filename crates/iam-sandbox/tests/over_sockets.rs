@@ -402,6 +402,52 @@ async fn the_rate_limiter_answers_429_with_retry_after_beyond_its_burst() {
         .unwrap();
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("per_second"));
+    // Fixed windows: the budget, then Retry-After the rest of the window; and a 429 without
+    // Retry-After.
+    let set =
+        control(json!({"route": "nexway", "rate_limit": {"per_second": 1, "window_secs": 30}}))
+            .await
+            .unwrap();
+    assert_eq!(set.status(), 204);
+    let mut window = Vec::new();
+    for i in 0..32 {
+        let answer = post_nexway(&client, running.url(), &nexway_user(&format!("w{i}@x.io")))
+            .await
+            .unwrap();
+        let after = answer
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+        window.push((answer.status().as_u16(), after));
+    }
+    assert!(window[..30].iter().all(|&(s, _)| s == 201), "{window:?}");
+    for &(status, after) in &window[30..] {
+        assert_eq!(status, 429);
+        assert!(after.is_some_and(|a| (28..=30).contains(&a)), "{window:?}");
+    }
+    let set = control(json!({"route": "nexway", "rate_limit": {"per_second": 1, "burst": 1, "retry_after": false}}))
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 204);
+    let first = post_nexway(&client, running.url(), &nexway_user("n1@x.io"))
+        .await
+        .unwrap();
+    let second = post_nexway(&client, running.url(), &nexway_user("n2@x.io"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (201, 429)
+    );
+    assert!(second.headers().get("retry-after").is_none());
+    let bad = control(
+        json!({"route": "nexway", "rate_limit": {"per_second": 1, "burst": 2, "window_secs": 5}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("window_secs"));
+
     let clear = control(json!({"route": "nexway", "rate_limit": null}))
         .await
         .unwrap();
