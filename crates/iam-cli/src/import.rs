@@ -251,6 +251,7 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
             loop {
                 tick.tick().await;
                 progress.note(shared.pace.status().describe(adaptive));
+                progress.line_if_due();
             }
         })
     });

@@ -17,6 +17,8 @@ enum Inner {
         last: Mutex<Instant>,
         verb: &'static str,
         note: Mutex<String>,
+        /// Rows finished so far, for the lines printed between rows.
+        done: std::sync::atomic::AtomicU64,
     },
 }
 
@@ -51,6 +53,7 @@ impl Progress {
                 last: Mutex::new(Instant::now()),
                 verb,
                 note: Mutex::default(),
+                done: std::sync::atomic::AtomicU64::new(0),
             }
         };
         Self {
@@ -62,24 +65,36 @@ impl Progress {
     pub fn set(&self, done: u64) {
         match &*self.inner {
             Inner::Bar(bar, _) => bar.set_position(done),
-            Inner::Lines {
-                started,
-                last,
-                verb,
-                note,
-            } => {
-                let mut last = last.lock().expect("lock");
-                if last.elapsed() >= Duration::from_secs(5) {
-                    *last = Instant::now();
-                    let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                    let note = note.lock().expect("lock");
-                    let note = if note.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; now {note}")
-                    };
-                    eprintln!("progress: {done} rows {verb} ({rate:.0} rows/s{note})");
-                }
+            Inner::Lines { done: count, .. } => {
+                count.store(done, std::sync::atomic::Ordering::Relaxed);
+                self.line_if_due();
+            }
+        }
+    }
+
+    /// Prints the line if 5 s passed since the last one, rows finished or not: while the
+    /// provider holds the import back, no row finishes, and a silent import looks hung.
+    pub fn line_if_due(&self) {
+        if let Inner::Lines {
+            started,
+            last,
+            verb,
+            note,
+            done,
+        } = &*self.inner
+        {
+            let mut last = last.lock().expect("lock");
+            if last.elapsed() >= Duration::from_secs(5) {
+                *last = Instant::now();
+                let done = done.load(std::sync::atomic::Ordering::Relaxed);
+                let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                let note = note.lock().expect("lock");
+                let note = if note.is_empty() {
+                    String::new()
+                } else {
+                    format!("; now {note}")
+                };
+                eprintln!("progress: {done} rows {verb} ({rate:.0} rows/s{note})");
             }
         }
     }

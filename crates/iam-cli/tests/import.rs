@@ -785,6 +785,29 @@ fn adaptive_pacing_settles_under_the_providers_limit() {
     assert_eq!(sim.sandbox.users(Provider::Nexway, "default").len(), rows);
 }
 
+/// While the provider holds the import back (a fixed window's Retry-After, 6 s here), no row
+/// finishes, and the progress line still comes every 5 s, saying why and for how long.
+#[test]
+fn the_progress_line_keeps_coming_while_the_provider_holds_the_import_back() {
+    let sim = Sim::start("held-back");
+    let file = sim.write("users.csv", &nexway_csv(8));
+    sim.sandbox.set_rate_limit(
+        Route::Nexway,
+        Some(iam_sandbox::RateLimit::per_second(1).window(6)),
+    );
+    let out = import(&sim, "nexway", &file, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(summary(&out)["created"].as_u64(), Some(8));
+    let stderr = text(&out.stderr);
+    let held = stderr
+        .lines()
+        .find(|l| {
+            l.starts_with("progress: 6 rows done") && l.contains("held back by the provider for")
+        })
+        .unwrap_or_else(|| panic!("no progress line during the pause:\n{stderr}"));
+    assert!(held.contains("rate-limited"), "{held}");
+}
+
 /// --rate N under the provider's limit: no 429 at all.
 #[test]
 fn a_fixed_rate_under_the_limit_meets_no_429() {
