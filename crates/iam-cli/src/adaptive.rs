@@ -71,10 +71,23 @@ pub enum Next {
     Probe { from: f64 },
 }
 
-/// What a 429 teaches, from the replay's bounds on the gateway's rate (`None` when there was
-/// nothing to replay), the rate in force, what was delivered over the last 10 s, and the pause
-/// the gateway asked for.
-pub fn decide(bounds: Option<(f64, f64)>, current: f64, delivered: f64, pause: Duration) -> Next {
+/// What a 429 teaches, from the limit the answer published in its headers (`RateLimit-Policy`,
+/// `X-RateLimit-Limit-Second`: believed when present), the replay's bounds on the gateway's
+/// rate (`None` when there was nothing to replay), the rate in force, what was delivered over
+/// the last 10 s, and the pause the gateway asked for.
+pub fn decide(
+    published: Option<f64>,
+    bounds: Option<(f64, f64)>,
+    current: f64,
+    delivered: f64,
+    pause: Duration,
+) -> Next {
+    if let Some(limit) = published {
+        return Next::Hold {
+            limit: limit.max(MIN_RATE),
+            tight: true,
+        };
+    }
     if pause >= Duration::from_secs(2) {
         // A window's budget is spent: what it delivered over a window and its pause is the rate.
         return Next::Hold {
@@ -261,12 +274,14 @@ impl Adaptive {
     }
 
     /// The request sent at `sent` was refused (429, or 503 with `Retry-After`) at `now`, asking
-    /// to wait `retry_after`. Returns the pause everyone waits; `jitter` in [0, 1) spreads the
-    /// backoff when the answer names no wait.
+    /// to wait `retry_after`, publishing the limit `published` (requests/s) if its headers did.
+    /// Returns the pause everyone waits; `jitter` in [0, 1) spreads the backoff when the answer
+    /// names no wait.
     pub fn limited(
         &mut self,
         sent: Instant,
         retry_after: Option<Duration>,
+        published: Option<f64>,
         now: Instant,
         jitter: f64,
     ) -> Duration {
@@ -287,7 +302,7 @@ impl Adaptive {
         }
         let from = self.resumed_at;
         match self.mode {
-            Mode::Free => {
+            Mode::Free if published.is_none() => {
                 let delivered = self
                     .sends
                     .iter()
@@ -300,7 +315,7 @@ impl Adaptive {
                     doubling: Duration::from_millis(500),
                 };
             }
-            Mode::Probe { .. } | Mode::Hold { .. } => {
+            Mode::Free | Mode::Probe { .. } | Mode::Hold { .. } => {
                 if let Some(first) = self.first_refused.take() {
                     let burst = self
                         .sends
@@ -317,7 +332,7 @@ impl Adaptive {
                     .collect();
                 let bounds = replay_bounds(self.burst.unwrap_or(1.0), from, &replayed);
                 let current = self.rate(sent).unwrap_or(MIN_RATE);
-                match decide(bounds, current, self.delivered(now), pause) {
+                match decide(published, bounds, current, self.delivered(now), pause) {
                     Next::Hold { limit, tight } => self.hold(limit, tight, resume),
                     Next::Probe { from } => {
                         let doubling = match self.mode {
@@ -370,11 +385,35 @@ mod tests {
     #[test]
     fn what_a_429_teaches() {
         let (one, ten) = (s(1.0), s(10.0));
-        // (bounds, current rate, delivered over 10 s, pause) -> next
+        // (published, bounds, current rate, delivered over 10 s, pause) -> next
         let cases = [
+            // A published limit is believed.
+            (
+                Some(20.0),
+                Some((5.0, 50.0)),
+                25.0,
+                12.0,
+                one,
+                Next::Hold {
+                    limit: 20.0,
+                    tight: true,
+                },
+            ),
+            (
+                Some(0.1),
+                None,
+                25.0,
+                12.0,
+                ten,
+                Next::Hold {
+                    limit: MIN_RATE,
+                    tight: true,
+                },
+            ),
             // Tight bounds: hold at the upper one (the gateway's rate), never above the rate
             // that was refused; trusted when within 5%.
             (
+                None,
                 Some((19.8, 20.2)),
                 25.0,
                 12.0,
@@ -385,6 +424,7 @@ mod tests {
                 },
             ),
             (
+                None,
                 Some((18.0, 20.0)),
                 25.0,
                 12.0,
@@ -395,6 +435,7 @@ mod tests {
                 },
             ),
             (
+                None,
                 Some((18.0, 20.0)),
                 19.0,
                 12.0,
@@ -406,6 +447,7 @@ mod tests {
             ),
             // What was delivered is a floor.
             (
+                None,
                 Some((9.0, 10.0)),
                 25.0,
                 12.0,
@@ -416,10 +458,25 @@ mod tests {
                 },
             ),
             // Too coarse: ramp again from the lower bound.
-            (Some((5.0, 10.0)), 12.0, 3.0, one, Next::Probe { from: 5.0 }),
-            (Some((5.0, 10.0)), 12.0, 7.0, one, Next::Probe { from: 7.0 }),
+            (
+                None,
+                Some((5.0, 10.0)),
+                12.0,
+                3.0,
+                one,
+                Next::Probe { from: 5.0 },
+            ),
+            (
+                None,
+                Some((5.0, 10.0)),
+                12.0,
+                7.0,
+                one,
+                Next::Probe { from: 7.0 },
+            ),
             // Nothing to replay: 90% of the rate, or what was delivered.
             (
+                None,
                 None,
                 20.0,
                 3.0,
@@ -431,6 +488,7 @@ mod tests {
             ),
             // A window's long Retry-After: what it delivered over the window is the rate.
             (
+                None,
                 Some((0.1, 0.1)),
                 998.0,
                 100.0,
@@ -442,6 +500,7 @@ mod tests {
             ),
             (
                 None,
+                None,
                 0.1,
                 0.0,
                 ten,
@@ -451,9 +510,11 @@ mod tests {
                 },
             ),
         ];
-        for (i, (bounds, current, delivered, pause, expected)) in cases.into_iter().enumerate() {
+        for (i, (published, bounds, current, delivered, pause, expected)) in
+            cases.into_iter().enumerate()
+        {
             assert_eq!(
-                decide(bounds, current, delivered, pause),
+                decide(published, bounds, current, delivered, pause),
                 expected,
                 "case {i}"
             );
@@ -474,6 +535,17 @@ mod tests {
                 (from + s(x), ok)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_published_limit_is_held_from_the_first_429() {
+        let t0 = Instant::now();
+        let mut c = Adaptive::new(t0);
+        c.sent(t0);
+        c.limited(t0, Some(s(1.0)), Some(20.0), t0 + s(0.001), 0.5);
+        assert_eq!(c.limit, Some(20.0));
+        let rate = c.rate(t0 + s(1.001)).unwrap();
+        assert!((19.5..20.0).contains(&rate), "{rate}");
     }
 
     #[test]
@@ -528,7 +600,7 @@ mod tests {
             } else {
                 refused += 1;
                 jitter = (jitter * 7.3).fract();
-                let pause = c.limited(at, retry_after, t0 + s(answered), jitter);
+                let pause = c.limited(at, retry_after, None, t0 + s(answered), jitter);
                 paused_until = paused_until.max(answered + pause.as_secs_f64());
             }
             now = answered;

@@ -618,7 +618,7 @@ async fn process(shared: &Shared, row: Row) {
             }
         };
         let heard = match (&result, answer) {
-            (Err(e), Answer::RateLimited) => Heard::Limited(e.retry_after()),
+            (Err(e), Answer::RateLimited) => Heard::Limited(e.retry_after(), e.rate_limit()),
             _ => Heard::Answer,
         };
         shared.pace.answered(slot, heard);

@@ -98,12 +98,13 @@ pub struct Slot<'a> {
 }
 
 /// What the pace needs to know of an answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Heard {
     /// Any answer but a rate limit (or no answer).
     Answer,
-    /// 429, or 503 with `Retry-After`: pause everything this long.
-    Limited(Option<Duration>),
+    /// 429, or 503 with `Retry-After`: pause everything this long; and the limit the answer
+    /// published in its headers (requests/s), if it did.
+    Limited(Option<Duration>, Option<f64>),
 }
 
 /// What the progress line shows.
@@ -256,14 +257,14 @@ impl Pace {
                     adaptive.answered(slot.sent);
                 }
             }
-            Heard::Limited(after) => {
+            Heard::Limited(after, published) => {
                 self.limited.fetch_add(1, Ordering::Relaxed);
                 state.seed ^= state.seed << 13;
                 state.seed ^= state.seed >> 7;
                 state.seed ^= state.seed << 17;
                 let jitter = (state.seed >> 11) as f64 / (1u64 << 53) as f64;
                 let pause = match &mut state.adaptive {
-                    Some(adaptive) => adaptive.limited(slot.sent, after, now, jitter),
+                    Some(adaptive) => adaptive.limited(slot.sent, after, published, now, jitter),
                     None => after.unwrap_or(DEFAULT_PAUSE).min(MAX_PAUSE),
                 };
                 let until = now + pause;
@@ -361,7 +362,10 @@ mod tests {
         let first = pace.acquire().await.unwrap();
         let second = pace.acquire().await.unwrap();
         pace.answered(first, Heard::Answer);
-        pace.answered(second, Heard::Limited(Some(Duration::from_millis(300))));
+        pace.answered(
+            second,
+            Heard::Limited(Some(Duration::from_millis(300)), None),
+        );
         let status = pace.status();
         assert_eq!(status.limited, 1);
         let held = status.held.expect("held back");
@@ -390,7 +394,7 @@ mod tests {
     async fn interrupted_while_held_back_sends_nothing() {
         let pace = std::sync::Arc::new(Pace::new(2, None));
         let slot = pace.acquire().await.unwrap();
-        pace.answered(slot, Heard::Limited(Some(Duration::from_secs(30))));
+        pace.answered(slot, Heard::Limited(Some(Duration::from_secs(30)), None));
         let waiting = {
             let pace = pace.clone();
             tokio::spawn(async move { pace.acquire().await.is_none() })

@@ -22,6 +22,7 @@ struct Inner {
     provider_message: Option<String>,
     status: Option<u16>,
     retry_after: Option<Duration>,
+    rate_limit: Option<f64>,
     excerpt: Option<String>,
     attempts: u32,
     source: Option<BoxError>,
@@ -104,6 +105,7 @@ impl Error {
                 provider_message: None,
                 status: None,
                 retry_after: None,
+                rate_limit: None,
                 excerpt: None,
                 attempts: 0,
                 source: None,
@@ -133,6 +135,11 @@ impl Error {
 
     pub(crate) fn with_provider_message(mut self, message: Option<String>) -> Self {
         self.inner.provider_message = message.filter(|m| !m.trim().is_empty());
+        self
+    }
+
+    pub(crate) fn with_rate_limit(mut self, rate_limit: Option<f64>) -> Self {
+        self.inner.rate_limit = rate_limit;
         self
     }
 
@@ -185,6 +192,14 @@ impl Error {
     /// How long the provider asked to wait (`Retry-After`), for a 429 or 503.
     pub fn retry_after(&self) -> Option<Duration> {
         self.inner.retry_after
+    }
+
+    /// The rate limit the answer published, in requests per second, when it carried one in the
+    /// headers API gateways send (the IETF draft "RateLimit header fields for HTTP":
+    /// `RateLimit-Policy: 100;w=60` or `"default";q=100;w=60`; Kong's `X-RateLimit-Limit-Second`
+    /// and `-Minute`), the tightest if several. Read when present, never required.
+    pub fn rate_limit(&self) -> Option<f64> {
+        self.inner.rate_limit
     }
 
     /// The start of an undocumented or unreadable answer's body (at most 200 characters, secrets

@@ -185,6 +185,49 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// The rate limit (requests per second) an answer's headers publish, the tightest if several:
+/// `RateLimit-Policy` items (the IETF draft "RateLimit header fields for HTTP": `100;w=60` in
+/// its early revisions, `"name";q=100;w=60` in later ones; `w` defaults to 1 s), or Kong's
+/// `X-RateLimit-Limit-Second` / `-Minute` / `-Hour`. Anything unreadable is ignored.
+fn rate_limit(headers: &reqwest::header::HeaderMap) -> Option<f64> {
+    let mut rates = Vec::new();
+    for value in headers.get_all("ratelimit-policy") {
+        let Ok(text) = value.to_str() else { continue };
+        for item in text.split(',') {
+            let mut quota = None;
+            let mut window = 1.0_f64;
+            for (i, part) in item.split(';').map(str::trim).enumerate() {
+                match part.split_once('=') {
+                    Some(("q", q)) => quota = q.trim().parse::<f64>().ok(),
+                    Some(("w", w)) => window = w.trim().parse::<f64>().unwrap_or(window),
+                    None if i == 0 => quota = part.parse::<f64>().ok(),
+                    _ => {}
+                }
+            }
+            if let Some(quota) = quota.filter(|q| *q > 0.0)
+                && window > 0.0
+            {
+                rates.push(quota / window);
+            }
+        }
+    }
+    for (name, secs) in [
+        ("x-ratelimit-limit-second", 1.0),
+        ("x-ratelimit-limit-minute", 60.0),
+        ("x-ratelimit-limit-hour", 3600.0),
+    ] {
+        if let Some(limit) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|l| *l > 0.0)
+        {
+            rates.push(limit / secs);
+        }
+    }
+    rates.into_iter().reduce(f64::min)
+}
+
 /// At most 200 characters of a body, whitespace folded, secrets replaced by `***`.
 fn excerpt(bytes: &[u8], redact: &[&str]) -> String {
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
@@ -211,11 +254,13 @@ async fn classify<E: ErrorBody>(
         P::ErrorResponse(value) => {
             let status = value.status().as_u16();
             let after = retry_after(value.headers());
+            let published = rate_limit(value.headers());
             let message = value.into_inner().message();
             Failure::Error(
                 by_status(status)
                     .with_provider_message(message)
-                    .with_retry_after(after),
+                    .with_retry_after(after)
+                    .with_rate_limit(published),
             )
         }
         P::UnexpectedResponse(response) => {
@@ -225,6 +270,7 @@ async fn classify<E: ErrorBody>(
                 return Failure::CreatedUnreadable(status, id_in(&body));
             }
             let after = retry_after(response.headers());
+            let published = rate_limit(response.headers());
             let body = read_up_to(response, 4096).await;
             let kind = kind_of_status(status);
             let message = if kind == ErrorKind::UnexpectedAnswer {
@@ -236,6 +282,7 @@ async fn classify<E: ErrorBody>(
                 Error::new(kind, Some(provider), message)
                     .with_status(status)
                     .with_retry_after(after)
+                    .with_rate_limit(published)
                     .with_excerpt(Some(excerpt(&body, redact))),
             )
         }
@@ -343,6 +390,54 @@ async fn read_up_to(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn published_rate_limits_are_read_when_present() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        type Case = (&'static [(&'static str, &'static str)], Option<f64>);
+        let cases: &[Case] = &[
+            (&[], None),
+            (&[("ratelimit-policy", "100;w=60")], Some(100.0 / 60.0)),
+            (
+                &[("ratelimit-policy", "10;w=1, 1000;w=3600")],
+                Some(1000.0 / 3600.0),
+            ),
+            (&[("ratelimit-policy", "\"default\";q=20;w=1")], Some(20.0)),
+            (&[("ratelimit-policy", "\"burst\";q=5")], Some(5.0)),
+            (&[("x-ratelimit-limit-second", "20")], Some(20.0)),
+            (
+                &[
+                    ("x-ratelimit-limit-minute", "600"),
+                    ("x-ratelimit-limit-second", "20"),
+                ],
+                Some(10.0),
+            ),
+            (
+                &[
+                    ("ratelimit-policy", "garbage;w=x"),
+                    ("ratelimit-policy", "0;w=1"),
+                ],
+                None,
+            ),
+            (&[("x-ratelimit-limit", "5000")], None),
+        ];
+        for (headers, expected) in cases {
+            let mut map = HeaderMap::new();
+            for (name, value) in *headers {
+                map.append(*name, HeaderValue::from_str(value).unwrap());
+            }
+            let got = rate_limit(&map);
+            assert!(
+                match (got, expected) {
+                    (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+                    (None, None) => true,
+                    _ => false,
+                },
+                "{headers:?}: {got:?}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
