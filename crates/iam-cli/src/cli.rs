@@ -114,8 +114,10 @@ pub enum Command {
         "counts it as done); refused (400: final until the row changes); rejected (invalid, never sent);\n",
         "failed (nothing created: a re-run sends it again); or unknown.\n\n",
         "Speed: the provider's rate limit is the import's. A 429 (or 503 with Retry-After) pauses every\n",
-        "request until the time it names, the row is sent again, and the import slows down (AIMD) to just\n",
-        "under the limit; --rate N sends N requests a second, evenly spaced.\n\n",
+        "request until the time it names (without one, a short backoff with jitter) and the row is sent\n",
+        "again; the import measures the limit from what the provider admitted (or reads it from\n",
+        "RateLimit-Policy headers) and holds just under it; --rate N sends N requests a second, evenly\n",
+        "spaced. The progress line shows the pace, the limit found and any pause.\n\n",
         "Examples:\n",
         "  IAM_TOKEN=... iam import --provider nexway users.csv\n",
         "  IAM_TOKEN=... iam import --provider nexway --rate 20 --existing skip users.csv\n",
@@ -323,7 +325,8 @@ pub struct Import {
     pub existing: Existing,
     /// Requests per second, evenly spaced (the provider's published limit; a late request is
     /// caught up, so a second may hold N + 1). Without it the import adapts: a 429 pauses every
-    /// request for its Retry-After, then it settles just under the limit.
+    /// request for its Retry-After, the limit is measured from what was admitted, and the
+    /// import holds just under it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate: Option<u32>,
     /// How to print the summary.
