@@ -96,9 +96,14 @@ pub fn decide(
         };
     }
     match bounds {
+        // Within 3%, the upper bound is the gateway's rate; wider, the lower one is what is known
+        // to pass (the hold then climbs to the rest, finding it again more finely).
         Some((lo, hi)) if hi <= lo * 1.15 => Next::Hold {
-            limit: hi.min(current).max(delivered).max(MIN_RATE),
-            tight: hi <= lo * 1.05,
+            limit: if hi <= lo * 1.03 { hi } else { lo }
+                .min(current)
+                .max(delivered)
+                .max(MIN_RATE),
+            tight: hi <= lo * 1.03,
         },
         Some((lo, _)) => Next::Probe {
             from: lo.max(delivered).max(MIN_RATE),
@@ -410,8 +415,8 @@ mod tests {
                     tight: true,
                 },
             ),
-            // Tight bounds: hold at the upper one (the gateway's rate), never above the rate
-            // that was refused; trusted when within 5%.
+            // Bounds within 3%: hold at the upper one (the gateway's rate), never above the rate
+            // that was refused, and trust it; within 15%: hold at the lower one.
             (
                 None,
                 Some((19.8, 20.2)),
@@ -430,7 +435,7 @@ mod tests {
                 12.0,
                 one,
                 Next::Hold {
-                    limit: 20.0,
+                    limit: 18.0,
                     tight: false,
                 },
             ),
@@ -441,7 +446,7 @@ mod tests {
                 12.0,
                 one,
                 Next::Hold {
-                    limit: 19.0,
+                    limit: 18.0,
                     tight: false,
                 },
             ),

@@ -202,10 +202,19 @@ impl Pace {
                 match (paused, rate, state.last_sent) {
                     (true, _, _) => Some(now),
                     (false, Some(rate), Some(last)) if last + interval(rate) > now => {
-                        Some((last + interval(rate)).min(now + Duration::from_millis(50)))
+                        Some(last + interval(rate))
                     }
                     (false, _, _) => {
-                        state.last_sent = Some(now);
+                        // A timer that fired late is caught up by at most 1% of the interval:
+                        // requests never come closer than 99% of it (a gateway with a burst of
+                        // 1 refuses any closer than its own), and lateness does not add up.
+                        let mark = match (rate, state.last_sent) {
+                            (Some(rate), Some(last)) => (last + interval(rate))
+                                .max(now.checked_sub(interval(rate).mul_f64(0.01)).unwrap_or(now))
+                                .min(now),
+                            _ => now,
+                        };
+                        state.last_sent = Some(mark);
                         if let Some(adaptive) = &mut state.adaptive {
                             adaptive.sent(now);
                         }
@@ -214,15 +223,23 @@ impl Pace {
                     }
                 }
             };
-            match due {
-                None => return Some(slot),
-                Some(at) if at > Instant::now() => {
-                    if !self.wait(tokio::time::sleep_until(at.into())).await {
-                        self.give_back(&mut slot);
-                        return None;
-                    }
+            let Some(due) = due else {
+                return Some(slot);
+            };
+            let now = Instant::now();
+            if due > now + Duration::from_millis(2) {
+                // tokio's timer has a 1 ms tick: sleep to a millisecond before, then yield.
+                let wake = (due - Duration::from_millis(1)).min(now + Duration::from_millis(50));
+                if !self.wait(tokio::time::sleep_until(wake.into())).await {
+                    self.give_back(&mut slot);
+                    return None;
                 }
-                Some(_) => {}
+            } else if due > now {
+                tokio::task::yield_now().await;
+                if self.is_interrupted() {
+                    self.give_back(&mut slot);
+                    return None;
+                }
             }
         }
     }
