@@ -794,18 +794,15 @@ fn render(rows: &[Row], took: Duration) -> String {
         out,
         "5. The built xtask, median of 5 runs, against `xtask --help` (process start-up)."
     );
-    let _ = writeln!(
-        out,
-        "6. `iam-sandbox --rate-limit R` (burst R, 429 with `Retry-After: 1` beyond), `iam import` of 2,000 rows at"
-    );
-    let _ = writeln!(
-        out,
-        "   default flags (concurrency 8, adaptive pacing) and with `--rate R`; rows/s over the whole run against R,"
-    );
-    let _ = writeln!(
-        out,
-        "   and the 429 answers among all requests (each 429 is sent again)."
-    );
+    for line in [
+        "6. `iam-sandbox --rate-limit R` in five gateway shapes (`--burst R`, `--burst 2`, `--burst 1`: a token bucket,",
+        "   429 with `Retry-After` in whole seconds, at least 1; `--burst 2 --no-retry-after`; `--window 10`: fixed",
+        "   10 s windows, `Retry-After` the rest of the window) at R = 5, 20, 100; `iam import` of 40 s at R (300 rows",
+        "   at least) with default flags (concurrency 8, adaptive pacing), and with `--rate R` on the strict bucket;",
+        "   rows/s over the whole run against R, and the 429 answers among all requests (each 429 is sent again).",
+    ] {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(
         out,
         "7. A 20 ms latency fault on the route, `iam import --concurrency 32` of 10,000 rows against the raw loop."
