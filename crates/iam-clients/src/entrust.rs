@@ -74,17 +74,16 @@ impl EntrustClient {
         if let Some(email) = given(&user.email) {
             check_email(KIND, email)?;
         }
-        let text = |v: &Option<String>| given(v).map(Value::from);
         section::request(
             KIND,
             user,
             &[
-                Mapped::new("username", "userId", text(&user.username)),
-                Mapped::new("email", "email", text(&user.email)),
-                Mapped::new("first_name", "firstName", text(&user.first_name)),
-                Mapped::new("last_name", "lastName", text(&user.last_name)),
-                Mapped::new("phone", "phone", text(&user.phone)),
-                Mapped::new("mobile", "mobile", text(&user.mobile)),
+                Mapped::text("username", "userId", &user.username),
+                Mapped::text("email", "email", &user.email),
+                Mapped::text("first_name", "firstName", &user.first_name),
+                Mapped::text("last_name", "lastName", &user.last_name),
+                Mapped::text("phone", "phone", &user.phone),
+                Mapped::text("mobile", "mobile", &user.mobile),
                 Mapped::new(
                     "enabled",
                     "state",

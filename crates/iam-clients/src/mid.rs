@@ -134,15 +134,14 @@ impl MidClient {
             check_email(kind, email)?;
         }
         let attributes = self.attributes(user)?;
-        let text = |v: &Option<String>| given(v).map(Value::from);
         section::request(
             kind,
             user,
             &[
-                Mapped::new("username", "username", text(&user.username)),
-                Mapped::new("email", "email", text(&user.email)),
-                Mapped::new("first_name", "firstName", text(&user.first_name)),
-                Mapped::new("last_name", "lastName", text(&user.last_name)),
+                Mapped::text("username", "username", &user.username),
+                Mapped::text("email", "email", &user.email),
+                Mapped::text("first_name", "firstName", &user.first_name),
+                Mapped::text("last_name", "lastName", &user.last_name),
                 Mapped::new("enabled", "enabled", user.enabled.map(Value::from)),
                 Mapped::new(
                     "password",

@@ -65,14 +65,13 @@ impl NexwayClient {
         if let Some(email) = given(&user.email) {
             check_email(KIND, email)?;
         }
-        let text = |v: &Option<String>| given(v).map(Value::from);
         section::request(
             KIND,
             user,
             &[
-                Mapped::new("email", "email", text(&user.email)),
-                Mapped::new("first_name", "firstName", text(&user.first_name)),
-                Mapped::new("last_name", "lastName", text(&user.last_name)),
+                Mapped::text("email", "email", &user.email),
+                Mapped::text("first_name", "firstName", &user.first_name),
+                Mapped::text("last_name", "lastName", &user.last_name),
                 Mapped::new(
                     "password",
                     "password",
@@ -81,7 +80,7 @@ impl NexwayClient {
                         .filter(|p| !p.is_empty())
                         .map(|p| Value::from(p.expose_secret())),
                 ),
-                Mapped::new("username", "userName", text(&user.username)),
+                Mapped::text("username", "userName", &user.username),
                 Mapped::new(
                     "enabled",
                     "status",

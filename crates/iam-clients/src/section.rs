@@ -472,6 +472,15 @@ impl Mapped {
             value,
         }
     }
+
+    /// A text field: given when it holds non-blank text.
+    pub(crate) fn text(
+        field: &'static str,
+        property: &'static str,
+        value: &Option<String>,
+    ) -> Self {
+        Self::new(field, property, crate::user::given(value).map(Value::from))
+    }
 }
 
 /// The request for `user` on `kind`: the common fields (`common`, already checked by the
