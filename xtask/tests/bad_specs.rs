@@ -21,6 +21,8 @@ impl Workspace {
                 std::fs::copy(real.join(&file), to).unwrap();
             }
         }
+        let readme = root.join(xtask::codegen::README);
+        std::fs::copy(real.join(xtask::codegen::README), readme).unwrap();
         Self(root)
     }
 
