@@ -71,7 +71,9 @@ fn main() -> ExitCode {
         Ok(written) => {
             match mode {
                 Mode::Check => {
-                    println!("generated code and spec copies are up to date with openapi/")
+                    println!(
+                        "generated code, spec copies and openapi/README.md's table are up to date with openapi/"
+                    )
                 }
                 Mode::Write if written.is_empty() => {
                     println!("generated code was already up to date")
