@@ -1,6 +1,7 @@
 //! The specs themselves: valid OpenAPI 3.0, and faithful on the points the seeds make.
 
-use std::process::Command;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use iam_tests::workspace_root;
 
@@ -27,6 +28,171 @@ fn specs_are_valid_openapi_3_0() {
             String::from_utf8_lossy(&out.stdout)
         );
     }
+}
+
+/// Checks every `example` and `examples` value of a spec (its text on stdin) against its schema,
+/// with `openapi_schema_validator`'s `OAS30Validator` (installed with openapi-spec-validator):
+/// a media type's, parameter's or header's example against its `schema`, a schema's against the
+/// schema itself, `$ref`s resolved against the spec's `components`. Prints one line per invalid
+/// example, naming its JSON pointer and the place inside it, then a count; exits 1 if any is
+/// invalid or none was found.
+const CHECK_EXAMPLES: &str = r##"
+import sys, yaml
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+spec = yaml.safe_load(sys.stdin.read())
+components = spec.get("components", {})
+
+def esc(t):
+    return str(t).replace("~", "~0").replace("/", "~1")
+
+
+def resolve(node):
+    for _ in range(32):
+        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
+            return node
+        target = spec
+        for t in node["$ref"].lstrip("#").split("/")[1:]:
+            target = target[t.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
+
+checked, failures = 0, []
+
+def check(value, schema, where):
+    global checked
+    checked += 1
+    root = {"allOf": [schema], "components": components}
+    errors = sorted(OAS30Validator(root, format_checker=oas30_format_checker).iter_errors(value), key=str)
+    for e in errors:
+        at = "/".join(esc(p) for p in e.absolute_path)
+        failures.append(f"{where}: the example{(' at ' + at) if at else ''} is invalid: {e.message}")
+
+def walk(node, ptr, parent_key):
+    if isinstance(node, list):
+        for i, child in enumerate(node):
+            walk(child, f"{ptr}/{i}", None)
+        return
+    if not isinstance(node, dict):
+        return
+    # A `properties` map (or another map of names) may have a member named `example`.
+    is_name_map = parent_key in ("properties", "schemas", "examples", "responses", "content",
+                                 "parameters", "headers", "securitySchemes", "paths", "requestBodies",
+                                 "links", "callbacks", "variables", "encoding")
+    if not is_name_map:
+        if "example" in node:
+            schema = node.get("schema") if "schema" in node else {k: v for k, v in node.items() if k != "example"}
+            if schema is not None:
+                check(node["example"], schema, f"#{ptr}/example")
+        if isinstance(node.get("examples"), dict) and "schema" in node:
+            for name, ex in node["examples"].items():
+                ex = resolve(ex)
+                if isinstance(ex, dict) and "value" in ex:
+                    check(ex["value"], node["schema"], f"#{ptr}/examples/{esc(name)}")
+    for key, child in node.items():
+        if key in ("example", "x-contract") and not is_name_map:
+            continue
+        walk(child, f"{ptr}/{esc(key)}", key)
+
+walk(spec, "", None)
+for f in failures:
+    print(f)
+print(f"{checked} example(s) checked, {len(failures)} invalid")
+sys.exit(1 if failures or checked == 0 else 0)
+"##;
+
+/// (passed, output) of [`CHECK_EXAMPLES`] over a spec's text.
+fn check_examples(spec_text: &str) -> (bool, String) {
+    let mut child = Command::new("python3")
+        .args(["-c", CHECK_EXAMPLES])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 must be installed to check the examples");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(spec_text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("No module named"),
+        "openapi-schema-validator is missing: python3 -m pip install openapi-spec-validator==0.7.1\n{stderr}"
+    );
+    (
+        out.status.success(),
+        format!("{}{stderr}", String::from_utf8_lossy(&out.stdout)),
+    )
+}
+
+/// Every example in every spec is valid against its own schema.
+#[test]
+fn every_example_validates_against_its_schema() {
+    for spec in SPECS {
+        let text = std::fs::read_to_string(workspace_root().join("openapi").join(spec)).unwrap();
+        let (ok, out) = check_examples(&text);
+        assert!(ok, "{spec} has an invalid example:\n{out}");
+        assert!(out.contains(" 0 invalid"), "{out}");
+    }
+}
+
+/// The check fails on an invalid example, naming where it is: Entrust's sample answer as sent
+/// (`tempAccessCode: null`, not nullable in the contract), and a wrong type in a schema's example.
+#[test]
+fn the_example_check_fails_on_an_invalid_example() {
+    let text =
+        std::fs::read_to_string(workspace_root().join("openapi/entrust-idaas.yaml")).unwrap();
+    let with_null = text.replacen(
+        "                smartCredentials: []\n",
+        "                smartCredentials: []\n                tempAccessCode: null\n",
+        1,
+    );
+    assert_ne!(
+        with_null, text,
+        "the Entrust example moved: update this test"
+    );
+    let (ok, out) = check_examples(&with_null);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(
+            "#/paths/~1api~1web~1v3~1users/post/responses/2XX/content/application~1json/example: \
+             the example at tempAccessCode is invalid"
+        ),
+        "{out}"
+    );
+
+    let tiny = "openapi: 3.0.3
+info: {title: t, version: '1'}
+paths: {}
+components:
+  schemas:
+    Age:
+      type: integer
+      example: twelve
+    Person:
+      type: object
+      required: [name]
+      properties:
+        example: {type: string}
+        age: {$ref: '#/components/schemas/Age'}
+      example: {age: 3}
+";
+    let (ok, out) = check_examples(tiny);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("#/components/schemas/Age/example: the example is invalid"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "#/components/schemas/Person/example: the example is invalid: 'name' is a required property"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("2 example(s) checked, 2 invalid"), "{out}");
 }
 
 #[test]

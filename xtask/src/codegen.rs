@@ -1,5 +1,6 @@
-//! Specs -> `crates/<provider>/src/generated.rs` and the simulator's byte-identical copies
-//! `crates/iam-sandbox/openapi/*.yaml`, and the drift check.
+//! Specs -> `crates/<provider>/src/generated.rs`, the simulator's byte-identical copies
+//! `crates/iam-sandbox/openapi/*.yaml` and the table of recorded differences from the vendors'
+//! contracts in `openapi/README.md`, and the drift check.
 //!
 //! Everything is generated in memory first; files are written only when every spec generated,
 //! each through [`ensure_file_contents`], which both `generate` and `check` use.
@@ -8,6 +9,7 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+use crate::contract;
 use crate::providers::{PROVIDERS, Provider, generation_settings};
 use crate::spec::{self, SpecError};
 
@@ -66,14 +68,17 @@ impl From<SpecError> for CodegenError {
 /// workspace `root`. Returns the files written (none in check mode).
 pub fn run(root: &Path, mode: Mode) -> Result<Vec<String>, CodegenError> {
     let mut generated = Vec::new();
+    let mut specs = Vec::new();
     for p in PROVIDERS {
         // Read once: the same text is generated from and copied.
         let spec_name = p.spec_path();
         let text = spec::read(&root.join(&spec_name), &spec_name)?;
         let source = generate_source(&spec::parse(&text, &spec_name)?, &spec_name)?;
+        specs.push((p.short_name, spec::to_json(&text, &spec_name)?));
         generated.push((p.generated_path(), source));
         generated.push((p.sandbox_spec_path(), text));
     }
+    generated.push((README.to_owned(), readme_with_table(root, &specs)?));
     let mut written = Vec::new();
     for (file, contents) in generated {
         if ensure_file_contents(root, &file, &contents, mode)? {
@@ -81,6 +86,37 @@ pub fn run(root: &Path, mode: Mode) -> Result<Vec<String>, CodegenError> {
         }
     }
     Ok(written)
+}
+
+/// The file that holds the table of the specs' recorded differences from the vendors' contracts.
+pub const README: &str = "openapi/README.md";
+
+/// `openapi/README.md` with its table of recorded differences (between
+/// [`contract::TABLE_BEGIN`] and [`contract::TABLE_END`]) made from the specs' `x-contract`s.
+fn readme_with_table(
+    root: &Path,
+    specs: &[(&str, serde_json::Value)],
+) -> Result<String, CodegenError> {
+    let text = std::fs::read_to_string(root.join(README))
+        .map_err(|error| CodegenError::Io {
+            file: README.to_owned(),
+            error,
+        })?
+        .replace("\r\n", "\n");
+    let specs: Vec<(&str, &serde_json::Value)> = specs.iter().map(|(n, s)| (*n, s)).collect();
+    let table = contract::contract_table(&specs).map_err(|e| SpecError {
+        spec: e.document,
+        operation: None,
+        message: e.message,
+    })?;
+    contract::splice_table(&text, &table).ok_or_else(|| CodegenError::Drift {
+        file: README.to_owned(),
+        detail: format!(
+            "it lacks the markers `{}` and `{}` between which the table of recorded differences goes",
+            contract::TABLE_BEGIN,
+            contract::TABLE_END
+        ),
+    })
 }
 
 /// The generated source for one provider, from its spec under `root`.

@@ -1,5 +1,6 @@
 //! `cargo xtask generate | check`: the OpenAPI specs in `openapi/` -> the generated clients in
-//! `crates/<provider>/src/generated.rs`, and the drift check CI runs.
+//! `crates/<provider>/src/generated.rs`, and the drift check CI runs; `cargo xtask contract-diff`:
+//! a spec against its vendor's published document ([`contract`]).
 //!
 //! The generator is the progenitor *library* (not its macro, not a build script), run here so
 //! that the generated code is committed: downstream crates build without progenitor's generator,
@@ -8,6 +9,7 @@
 
 pub mod bench;
 pub mod codegen;
+pub mod contract;
 pub mod liberal;
 pub mod providers;
 pub mod spec;

@@ -11,6 +11,8 @@ pub struct Provider {
     pub crate_name: &'static str,
     /// The spec's file name under `openapi/`.
     pub spec_file: &'static str,
+    /// The short name (`cargo xtask contract-diff entrust ...`, the README's table).
+    pub short_name: &'static str,
 }
 
 impl Provider {
@@ -36,16 +38,26 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         crate_name: "entrust-idaas",
         spec_file: "entrust-idaas.yaml",
+        short_name: "entrust",
     },
     Provider {
         crate_name: "mid-provider",
         spec_file: "mid-provider.yaml",
+        short_name: "mid",
     },
     Provider {
         crate_name: "nexway-iam",
         spec_file: "nexway-iam.yaml",
+        short_name: "nexway",
     },
 ];
+
+/// The provider named `name`: its short name (`entrust`) or its crate's (`entrust-idaas`).
+pub fn find(name: &str) -> Option<&'static Provider> {
+    PROVIDERS
+        .iter()
+        .find(|p| p.short_name == name || p.crate_name == name)
+}
 
 /// The generator settings, the same for every provider:
 ///

@@ -52,10 +52,7 @@ pub fn parse(text: &str, display_name: &str) -> Result<OpenAPI, SpecError> {
         operation: None,
         message,
     };
-    let yaml: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(text).map_err(|e| fail(format!("not valid YAML: {e}")))?;
-    let mut json: Value =
-        serde_json::to_value(&yaml).map_err(|e| fail(format!("not representable as JSON: {e}")))?;
+    let mut json = to_json(text, display_name)?;
 
     match json.get("openapi").and_then(Value::as_str) {
         Some(v) if v.starts_with("3.0.") => {}
@@ -71,11 +68,27 @@ pub fn parse(text: &str, display_name: &str) -> Result<OpenAPI, SpecError> {
         operation: operation_at(&json, &ptr),
         message: format!("unknown $ref `{reference}` at `{}`", ptr.join("/")),
     })?;
+    // The deliberate differences from the vendor's contract are for `contract-diff` and the
+    // README's table; the generator never sees them, so they cannot change the generated code.
+    crate::contract::records(&json, display_name).map_err(|e| fail(e.message))?;
+    crate::contract::strip_records(&mut json);
     crate::liberal::read_answers_liberally(&mut json).map_err(fail)?;
     let spec: OpenAPI = serde_json::from_value(json)
         .map_err(|e| fail(format!("not an OpenAPI 3.0 document: {e}")))?;
     check_operations(&spec, display_name)?;
     Ok(spec)
+}
+
+/// A spec's text as JSON, unchecked.
+pub fn to_json(text: &str, display_name: &str) -> Result<Value, SpecError> {
+    let fail = |message: String| SpecError {
+        spec: display_name.to_owned(),
+        operation: None,
+        message,
+    };
+    let yaml: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| fail(format!("not valid YAML: {e}")))?;
+    serde_json::to_value(&yaml).map_err(|e| fail(format!("not representable as JSON: {e}")))
 }
 
 /// Every `$ref` must be local (`#/...`) and point at something. On failure: where, and the ref.

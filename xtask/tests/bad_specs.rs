@@ -21,6 +21,8 @@ impl Workspace {
                 std::fs::copy(real.join(&file), to).unwrap();
             }
         }
+        let readme = root.join(xtask::codegen::README);
+        std::fs::copy(real.join(xtask::codegen::README), readme).unwrap();
         Self(root)
     }
 
@@ -307,4 +309,62 @@ fn a_generator_panic_becomes_an_error() {
         },
         &["progenitor 0.15 cannot generate it"],
     );
+}
+
+#[test]
+fn a_malformed_contract_record_is_refused_naming_the_spec_and_node() {
+    assert_refused(
+        "xcontract",
+        "nexway-iam.yaml",
+        |s| {
+            s.replacen(
+                "        differs: [enum:refresh_token]\n",
+                "        differs: []\n",
+                1,
+            )
+        },
+        &[
+            "`x-contract` at #/components/schemas/GrantType",
+            "`differs` must be a non-empty list",
+        ],
+    );
+}
+
+#[test]
+fn check_fails_when_the_readme_table_is_out_of_date_and_generate_restores_it() {
+    let ws = Workspace::copy("table");
+    let path = ws.path().join("openapi/README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let edited = readme.replacen("| nexway | `GrantType` |", "| nexway | `Grant` |", 1);
+    assert_ne!(edited, readme);
+    std::fs::write(&path, edited).unwrap();
+    let (code, stderr) = ws.xtask("check");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("openapi/README.md is out of date"),
+        "{stderr}"
+    );
+    assert_eq!(ws.xtask("generate").0, 0);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), readme);
+    assert_eq!(ws.xtask("check").0, 0);
+    // A record's reason changes: its elements get a row of their own.
+    ws.edit_spec("nexway-iam.yaml", |s| {
+        s.replacen(
+            "why: \"Nexway's User resource page publishes it as date-time;",
+            "why: \"Published as date-time;",
+            1,
+        )
+    });
+    assert_eq!(ws.xtask("generate").0, 0);
+    let readme = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        readme.contains("| nexway | `UserEmail.createDate` | `format` | Published as date-time;"),
+        "{readme}"
+    );
+    assert_eq!(ws.xtask("check").0, 0);
+    // Without its markers the table has nowhere to go, and generate says so.
+    std::fs::write(&path, readme.replace("<!-- END contract table -->", "")).unwrap();
+    let (code, stderr) = ws.xtask("generate");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("lacks the markers"), "{stderr}");
 }
