@@ -90,11 +90,7 @@ impl EntrustClient {
                     user.enabled
                         .map(|on| Value::from(if on { "ACTIVE" } else { "INACTIVE" })),
                 ),
-                Mapped::new(
-                    "groups",
-                    "groups",
-                    (!user.groups.is_empty()).then(|| Value::from(user.groups.clone())),
-                ),
+                Mapped::list("groups", "groups", &user.groups),
             ],
         )
     }

@@ -154,11 +154,7 @@ impl MidClient {
                         }])
                     }),
                 ),
-                Mapped::new(
-                    "roles",
-                    "realmRoles",
-                    (!user.roles.is_empty()).then(|| Value::from(user.roles.clone())),
-                ),
+                Mapped::list("roles", "realmRoles", &user.roles),
                 Mapped::new(
                     if user.attributes.is_empty() {
                         "groups"

@@ -473,6 +473,15 @@ impl Mapped {
         }
     }
 
+    /// A list field: given when it is not empty.
+    pub(crate) fn list(field: &'static str, property: &'static str, value: &[String]) -> Self {
+        Self::new(
+            field,
+            property,
+            (!value.is_empty()).then(|| Value::from(value.to_vec())),
+        )
+    }
+
     /// A text field: given when it holds non-blank text.
     pub(crate) fn text(
         field: &'static str,
