@@ -12,6 +12,8 @@ macro_rules! exit_codes {
   1    the provider refused (or, for import, some rows failed)
   2    usage or input error: nothing was sent
   3    transport failure, or a request whose outcome is unknown (it may have been applied)
+  4    import only: stopped after sending rows (the journal could not be written, or the file
+       changed under its journal); the rows sent are in the journal and the results file
   130  interrupted by Ctrl-C (requests in flight were finished and recorded)"
     };
 }
@@ -109,7 +111,10 @@ pub enum Command {
         "before the row counts as done. Run the same command again after Ctrl-C, a crash or kill -9: rows\n",
         "done are skipped; rows whose outcome is unknown are sent again and a 409 (the user exists) counts\n",
         "as created; --skip-unknown only lists them. Failed rows go to the rejects file (FILE.rejects) with\n",
-        "their line and reason, never with a password, once.\n\n",
+        "their line and reason, never with a password, once. Every run (a dry run too) writes\n",
+        "FILE.results.csv: one line per row, in input order, `line,user,outcome,id,status,reason`, rows\n",
+        "done by earlier runs included, with the provider's id of each user (mID answers none). The\n",
+        "journal, rejects and results files are created readable by their owner only.\n\n",
         "Each row ends decided: created; exists (409: the provider had the user; final; --existing skip\n",
         "counts it as done); refused (400: final until the row changes); rejected (invalid, never sent);\n",
         "failed (nothing created: a re-run sends it again); or unknown.\n\n",
@@ -128,7 +133,9 @@ pub enum Command {
         "Exit codes: 0 all rows done; 1 some rows failed, were refused or rejected, or existed (with\n",
         "--existing fail); 2 usage or input error (a dry run\n",
         "with bad rows; an unreadable file, header or journal): nothing was sent; 3 some rows' outcome is\n",
-        "unknown; 130 interrupted by Ctrl-C (rows in flight were finished and recorded).",
+        "unknown; 4 stopped after sending rows (the journal could not be written, or the file changed\n",
+        "under its journal: the rows sent are recorded); 130 interrupted by Ctrl-C (rows in flight were\n",
+        "finished and recorded).",
     ))]
     Import(Import),
     /// Print the JSON Schema of a user (a JSONL row of `iam import`), with each vendor's section.
@@ -310,12 +317,20 @@ pub struct Import {
     /// Check every row and report every bad one; send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// The journal [default: FILE.journal; none for standard input].
-    #[arg(long, value_name = "PATH")]
+    /// The journal [default: FILE.journal; standard input needs --journal or --no-journal].
+    #[arg(long, value_name = "PATH", conflicts_with = "no_journal")]
     pub journal: Option<PathBuf>,
+    /// Send rows without a journal: a run stopped midway cannot then be resumed without sending
+    /// its rows again (standard input has no default journal: it needs this or --journal).
+    #[arg(long)]
+    pub no_journal: bool,
     /// Where failed rows are listed [default: FILE.rejects, or rejects.jsonl for standard input].
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
+    /// Where every row's outcome and the provider's id are written, one CSV line per row
+    /// [default: FILE.results.csv, or results.csv for standard input].
+    #[arg(long, value_name = "PATH")]
+    pub results: Option<PathBuf>,
     /// On a re-run, list rows whose outcome is unknown instead of sending them again.
     #[arg(long)]
     pub skip_unknown: bool,

@@ -13,6 +13,9 @@ pub const REFUSED: u8 = 1;
 pub const USAGE: u8 = 2;
 /// A transport failure, or a request whose outcome is unknown.
 pub const UNKNOWN: u8 = 3;
+/// `iam import` stopped after sending rows (the journal could not be written, or the file
+/// changed under its journal): not 2, since something was sent.
+pub const STOPPED: u8 = 4;
 /// Interrupted by Ctrl-C (after finishing the requests in flight).
 pub const INTERRUPTED: u8 = 130;
 

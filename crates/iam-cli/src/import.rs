@@ -1,6 +1,5 @@
 //! `iam import`: stream rows, send them with bounded concurrency, journal every outcome.
 
-use std::fs::OpenOptions;
 use std::io::{BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,6 +14,7 @@ use crate::cli::{Existing, Format, Import, Output};
 use crate::exit::{self, Failure};
 use crate::journal::{self, Record, State};
 use crate::pace::{Heard, Pace};
+use crate::results::{self, Results};
 use crate::row_state::{self, Act, Answer, Event, Policy, RowState, Tally};
 use crate::rows::{self, Row};
 
@@ -84,6 +84,9 @@ struct Shared {
     /// Set when the journal cannot be written: nothing more is sent.
     stop: AtomicBool,
     journal_error: Mutex<Option<String>>,
+    /// A request was sent (a stop after this is not "nothing was sent").
+    sent: AtomicBool,
+    results: Mutex<Option<Results>>,
 }
 
 /// The rejects file, opened on the first reject.
@@ -95,11 +98,7 @@ struct Rejects {
 impl Rejects {
     fn write(&mut self, value: serde_json::Value) {
         if self.file.is_none() {
-            match OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)
-            {
+            match crate::results::open_private(&self.path, true) {
                 Ok(file) => self.file = Some(file),
                 Err(e) => {
                     eprintln!(
@@ -198,10 +197,16 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     let started = Instant::now();
     let format = format_of(&args)?;
     let from_stdin = args.file.as_os_str() == "-";
-    let journal_path = match (&args.journal, from_stdin) {
-        (Some(path), _) => Some(path.clone()),
-        (None, false) => Some(default_beside(&args.file, ".journal")),
-        (None, true) => None,
+    let journal_path = match (&args.journal, args.no_journal, from_stdin) {
+        (Some(path), _, _) => Some(path.clone()),
+        (None, true, _) => None,
+        (None, false, false) => Some(default_beside(&args.file, ".journal")),
+        (None, false, true) if args.dry_run => None,
+        (None, false, true) => {
+            return Err(Failure::usage(
+                "reading standard input needs --journal PATH (a run stopped midway is then resumed without creating anyone twice) or --no-journal (rows are sent with no record of them)",
+            ));
+        }
     };
     let rejects_path = args.rejects.clone().unwrap_or_else(|| {
         if from_stdin {
@@ -210,6 +215,14 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
             default_beside(&args.file, ".rejects")
         }
     });
+    let results_path = args.results.clone().unwrap_or_else(|| {
+        if from_stdin {
+            PathBuf::from("results.csv")
+        } else {
+            default_beside(&args.file, ".results.csv")
+        }
+    });
+    let results = Results::create(&results_path).map_err(Failure::usage)?;
     let (previous, journal) = match (&journal_path, args.dry_run) {
         (Some(path), false) => (
             journal::read(path, &built.description)?,
@@ -233,7 +246,9 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         skip_unknown: args.skip_unknown,
         pace: Pace::new(concurrency, args.rate.and_then(std::num::NonZeroU32::new)),
         stop: AtomicBool::new(false),
+        sent: AtomicBool::new(false),
         journal_error: Mutex::new(None),
+        results: Mutex::new(Some(results)),
     });
     let total = || {
         if from_stdin {
@@ -264,6 +279,8 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
+    // Rows read so far: each row's position in the input, for the results file's order.
+    let mut read = 0u64;
     loop {
         while tasks.try_join_next().is_some() {}
         if shared.stop.load(Ordering::Relaxed) {
@@ -279,8 +296,13 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         };
         let shared = shared.clone();
         let progress = progress.clone();
+        let position = read;
+        read += 1;
         tasks.spawn(async move {
-            process(&shared, row).await;
+            let line = process(&shared, row).await;
+            if let Some(results) = shared.results.lock().expect("lock").as_mut() {
+                results.put(position, line);
+            }
             progress.set(shared.counts.done());
             drop(permit);
         });
@@ -297,6 +319,10 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         ticker.abort();
     }
     progress.finish();
+    let results = shared.results.lock().expect("lock").take();
+    if let Some(Err(why)) = results.map(Results::finish) {
+        eprintln!("warning: {why}");
+    }
 
     let journal_error = shared.journal_error.lock().expect("lock").clone();
     let summary = Summary {
@@ -306,6 +332,7 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         elapsed: started.elapsed(),
         journal: journal_path.as_deref(),
         rejects: &rejects_path,
+        results: &results_path,
         interrupted,
         dry_run: args.dry_run,
         existing: args.existing,
@@ -320,7 +347,12 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
             Output::Json => String::new(),
             Output::Text => format!("{why}; the import stopped before sending more rows"),
         };
-        return Err(Failure::new(exit::USAGE, message));
+        let code = if shared.sent.load(Ordering::Relaxed) {
+            exit::STOPPED
+        } else {
+            exit::USAGE
+        };
+        return Err(Failure::new(code, message));
     }
     let c = &shared.counts;
     let code = if interrupted {
@@ -392,6 +424,8 @@ fn reject(shared: &Shared, line: u64, user: &str, kind: &str, field: Option<&str
 /// How a row ended, for the journal and the rejects file.
 #[derive(Default)]
 struct Outcome {
+    /// The provider's id of the user, when its answer (or its lookup) gave one.
+    id: Option<String>,
     status: Option<u16>,
     reason: Option<String>,
     kind: &'static str,
@@ -418,6 +452,10 @@ struct RowRun<'a> {
     state: RowState,
     /// An earlier run already put this line in the rejects file.
     listed_before: bool,
+    /// What an earlier run recorded of the user's id and the answer's status.
+    earlier: Option<(Option<String>, Option<u16>)>,
+    /// The row's line of the results file, once it has ended.
+    result: Option<results::Line>,
 }
 
 impl RowRun<'_> {
@@ -439,10 +477,27 @@ impl RowRun<'_> {
         act
     }
 
-    async fn finish(&self, tally: Tally, journal: bool, outcome: Outcome) {
+    async fn finish(&mut self, tally: Tally, journal: bool, outcome: Outcome) {
         let shared = self.shared;
         let c = &shared.counts;
         c.tally(tally).fetch_add(1, Ordering::Relaxed);
+        let (id, status) = match (&self.earlier, tally) {
+            // Done by an earlier run: what it recorded.
+            (Some((id, status)), Tally::AlreadyDone | Tally::Exists | Tally::Refused)
+                if outcome.status.is_none() =>
+            {
+                (id.clone().or(outcome.id.clone()), *status)
+            }
+            _ => (outcome.id.clone(), outcome.status),
+        };
+        self.result = Some(results::Line {
+            line: self.line,
+            user: self.key.clone(),
+            outcome: tally.word(),
+            id,
+            status,
+            reason: outcome.reason.clone(),
+        });
         if tally == Tally::Unknown {
             let mut rows = c.unknown_rows.lock().expect("lock");
             rows.push((self.line, self.key.clone()));
@@ -472,6 +527,7 @@ impl RowRun<'_> {
                 status: outcome.status,
                 reason: outcome.reason,
                 hash: outcome.hash,
+                id: outcome.id,
             };
             record(shared, entry).await;
         }
@@ -503,10 +559,9 @@ pub fn answer_of(kind: ErrorKind, status: Option<u16>, retry_after: bool) -> Ans
     }
 }
 
-/// One row, from the file to its end for this run.
-async fn process(shared: &Shared, row: Row) {
-    let c = &shared.counts;
-    c.rows.fetch_add(1, Ordering::Relaxed);
+/// One row, from the file to its end for this run: its line of the results file (`None`: the
+/// import stopped before deciding it).
+async fn process(shared: &Shared, row: Row) -> Option<results::Line> {
     let key = row.key();
     let line = row.line;
     let earlier = shared.previous.lines.get(&line);
@@ -521,7 +576,20 @@ async fn process(shared: &Shared, row: Row) {
                 State::Rejected | State::Refused | State::Failed | State::Unknown
             )
         }),
+        earlier: earlier.map(|e| (e.id.clone(), e.status)),
+        result: None,
     };
+    drive(&mut run, row).await;
+    run.result
+}
+
+/// [`process`]'s steps.
+async fn drive(run: &mut RowRun<'_>, row: Row) {
+    let shared = run.shared;
+    let c = &shared.counts;
+    c.rows.fetch_add(1, Ordering::Relaxed);
+    let line = run.line;
+    let earlier = shared.previous.lines.get(&line);
     let user = match row.user {
         Ok(user) => user,
         Err(reason) => {
@@ -561,6 +629,12 @@ async fn process(shared: &Shared, row: Row) {
     }
     if shared.dry_run {
         c.valid.fetch_add(1, Ordering::Relaxed);
+        run.result = Some(results::Line {
+            line,
+            user: run.key.clone(),
+            outcome: "valid",
+            ..results::Line::default()
+        });
         return;
     }
     if shared.stop.load(Ordering::Relaxed)
@@ -573,6 +647,7 @@ async fn process(shared: &Shared, row: Row) {
                 status: None,
                 reason: None,
                 hash: None,
+                id: None,
             },
         )
         .await
@@ -587,11 +662,13 @@ async fn process(shared: &Shared, row: Row) {
                 .await;
             return;
         };
+        shared.sent.store(true, Ordering::Relaxed);
         let result = shared.provider.create_user(&user).await;
         let (answer, outcome) = match &result {
             Ok(created) => (
                 Answer::Created,
                 Outcome {
+                    id: created.id.clone(),
                     status: Some(created.status),
                     ..Outcome::default()
                 },
@@ -608,6 +685,7 @@ async fn process(shared: &Shared, row: Row) {
                 (
                     answer,
                     Outcome {
+                        id: None,
                         status: e.status(),
                         reason: Some(reason),
                         kind: e.kind().as_str(),
@@ -642,6 +720,7 @@ struct Summary<'a> {
     elapsed: Duration,
     journal: Option<&'a Path>,
     rejects: &'a Path,
+    results: &'a Path,
     interrupted: bool,
     dry_run: bool,
     existing: Existing,
@@ -683,6 +762,7 @@ impl Summary<'_> {
             "rows_per_second": self.rate(),
             "journal": self.journal.map(|p| p.display().to_string()),
             "rejects": self.rejects.display().to_string(),
+            "results": self.results.display().to_string(),
             "journal_error": self.journal_error.as_ref().map(|why| format!("{why}; the import stopped before sending more rows")),
         })
     }
@@ -759,6 +839,10 @@ impl Summary<'_> {
         if let Some(journal) = self.journal {
             out.push_str(&format!("journal: {}\n", journal.display()));
         }
+        out.push_str(&format!(
+            "results: {} (every row's outcome and the provider's id)\n",
+            self.results.display()
+        ));
         out
     }
 }

@@ -5,7 +5,7 @@
 //! ```text
 //! {"iam_journal":1,"target":"nexway at https://api.nexway.store"}
 //! {"line":2,"user":"ada","state":"sending"}
-//! {"line":2,"user":"ada","state":"created","status":201}
+//! {"line":2,"user":"ada","state":"created","status":201,"id":"5f0c..."}
 //! {"line":3,"user":"bob","state":"rejected","reason":"..."}      (invalid: never sent)
 //! {"line":4,"user":"cy","state":"exists","status":409,"reason":"..."}
 //! {"line":5,"user":"di","state":"refused","status":400,"reason":"...","hash":"9c0b5e2f3a1d4e77"}
@@ -59,6 +59,9 @@ pub struct Record {
     /// `refused` records: the row's content hash, without secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// `created`/`exists` records: the provider's id of the user, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -78,6 +81,9 @@ pub struct Earlier {
     pub user: String,
     pub state: State,
     pub hash: Option<String>,
+    /// The provider's id, from the last record that had one.
+    pub id: Option<String>,
+    pub status: Option<u16>,
 }
 
 /// Reads the journal at `path`, if there is one. A last line cut off by a crash is ignored;
@@ -117,12 +123,20 @@ pub fn read(path: &Path, target: &str) -> Result<Previous, Failure> {
         }
         match serde_json::from_str::<Record>(&line) {
             Ok(record) => {
+                let id = record.id.or_else(|| {
+                    previous
+                        .lines
+                        .get(&record.line)
+                        .and_then(|earlier| earlier.id.clone())
+                });
                 previous.lines.insert(
                     record.line,
                     Earlier {
                         user: record.user,
                         state: record.state,
                         hash: record.hash,
+                        id,
+                        status: record.status,
                     },
                 );
             }
@@ -195,11 +209,7 @@ impl Writer {
         let fail = |e: std::io::Error| Failure::usage(format!("journal {}: {e}", path.display()));
         require_regular_file(path)?;
         cut_torn_tail(path).map_err(fail)?;
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(fail)?;
+        let mut file = crate::results::open_private(path, true).map_err(fail)?;
         let empty = file.metadata().map_err(fail)?.len() == 0;
         if empty {
             let header = serde_json::to_string(&Header {

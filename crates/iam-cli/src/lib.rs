@@ -12,6 +12,7 @@ pub mod import;
 pub mod journal;
 pub mod pace;
 pub mod progress;
+pub mod results;
 pub mod row_state;
 pub mod rows;
 pub mod target;

@@ -133,6 +133,22 @@ pub enum Tally {
     Unknown,
 }
 
+impl Tally {
+    /// The summary's word for it (a count in `--output json`, an outcome in the results file).
+    pub fn word(self) -> &'static str {
+        match self {
+            Tally::Created => "created",
+            Tally::ConfirmedExisting => "confirmed_existing",
+            Tally::AlreadyDone => "already_done",
+            Tally::Exists => "exists",
+            Tally::Refused => "refused",
+            Tally::Rejected => "rejected",
+            Tally::Failed => "failed",
+            Tally::Unknown => "unknown",
+        }
+    }
+}
+
 /// Options that change transitions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Policy {

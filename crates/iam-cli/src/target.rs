@@ -287,7 +287,15 @@ pub fn build_with_retry(
             (Box::new(client), description)
         }
         ProviderArg::MidShift => {
-            let tenant = need(&target.tenant, "--tenant", "mid-shift")?.to_owned();
+            // SHIFT puts the tenant in the path of every call: a base URL does not name it.
+            let tenant = target
+                .tenant
+                .clone()
+                .ok_or_else(|| {
+                    Failure::usage(
+                        "mid-shift needs --tenant (SHIFT puts the tenant in the path of each call, so --base-url does not replace it)",
+                    )
+                })?;
             (
                 Box::new(MidClient::shift(connection, tenant.clone())?),
                 format!("mid-shift at {url} (tenant {tenant})"),
