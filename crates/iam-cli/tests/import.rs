@@ -417,12 +417,17 @@ fn ctrl_c_finishes_in_flight_requests_records_them_and_exits_130() {
         .spawn()
         .unwrap();
     let journal = sim.path("users.csv.journal");
+    let started = Instant::now();
     while read(&journal)
         .lines()
         .filter(|l| l.contains("\"created\""))
         .count()
         < 20
     {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the import did not progress"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     std::process::Command::new("kill")

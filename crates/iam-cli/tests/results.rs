@@ -80,7 +80,11 @@ fn every_row_in_input_order_with_its_outcome_and_the_provider_s_id() {
     assert!(!results.contains("SECRET"), "{results}");
 
     // A re-run sends nothing and still lists every row, with the ids from the journal.
-    let out = import(&sim, path, &["--results", sim.path("again.csv").to_str().unwrap()]);
+    let out = import(
+        &sim,
+        path,
+        &["--results", sim.path("again.csv").to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let again = read(&sim.path("again.csv"));
     for (row, name) in again.lines().skip(1).zip(&rows) {
@@ -88,7 +92,11 @@ fn every_row_in_input_order_with_its_outcome_and_the_provider_s_id() {
         if name.starts_with("bad") {
             assert_eq!(fields[2], "rejected", "{row}");
         } else {
-            assert_eq!(&fields[1..4], [*name, "already_done", &held[*name]], "{row}");
+            assert_eq!(
+                &fields[1..4],
+                [*name, "already_done", &held[*name]],
+                "{row}"
+            );
         }
     }
     assert_eq!(again.lines().count(), 1 + rows.len());
@@ -96,8 +104,16 @@ fn every_row_in_input_order_with_its_outcome_and_the_provider_s_id() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        for name in ["users.csv.journal", "users.csv.rejects", "users.csv.results.csv"] {
-            let mode = std::fs::metadata(sim.path(name)).unwrap().permissions().mode() & 0o777;
+        for name in [
+            "users.csv.journal",
+            "users.csv.rejects",
+            "users.csv.results.csv",
+        ] {
+            let mode = std::fs::metadata(sim.path(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
             assert_eq!(mode, 0o600, "{name}: {mode:o}");
         }
     }
