@@ -196,6 +196,7 @@ pub async fn run() -> Result<(), Failure> {
             Connection::new(&url).bearer(token.clone()),
         )?),
         description: format!("nexway at {url}"),
+        target: crate::journal::Target::new("nexway", &url, None),
     };
     let result = crate::import::run_with(args, built).await;
     let rejects = std::fs::read_to_string(dir.join("users.csv.rejects")).unwrap_or_default();

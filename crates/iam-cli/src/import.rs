@@ -225,8 +225,8 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     let results = Results::create(&results_path).map_err(Failure::usage)?;
     let (previous, journal) = match (&journal_path, args.dry_run) {
         (Some(path), false) => (
-            journal::read(path, &built.description)?,
-            Some(journal::Writer::open(path, &built.description)?),
+            journal::read(path, &built.target, &built.description)?,
+            Some(journal::Writer::open(path, &built.target)?),
         ),
         _ => (journal::Previous::default(), None),
     };

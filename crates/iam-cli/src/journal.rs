@@ -3,7 +3,7 @@
 //! syncs records in batches (group commit), so durability does not cost one `fsync` per row.
 //!
 //! ```text
-//! {"iam_journal":1,"target":"nexway at https://api.nexway.store"}
+//! {"iam_journal":2,"target":{"provider":"nexway","base_url":"https://api.nexway.store"}}
 //! {"line":2,"user":"ada","state":"sending"}
 //! {"line":2,"user":"ada","state":"created","status":201,"id":"5f0c..."}
 //! {"line":3,"user":"bob","state":"rejected","reason":"..."}      (invalid: never sent)
@@ -64,10 +64,83 @@ pub struct Record {
     pub id: Option<String>,
 }
 
+/// Where a journal's import goes, as data: its header keeps it, and a run to another target is
+/// refused (rewording a message does not change it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// `entrust`, `mid-ssms`, `mid-shift` or `nexway`.
+    pub provider: String,
+    /// The base URL, normalised ([`normalise_url`]).
+    pub base_url: String,
+    /// mID's tenant, when the target names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+impl Target {
+    pub fn new(provider: &str, base_url: &str, tenant: Option<&str>) -> Self {
+        Self {
+            provider: provider.to_owned(),
+            base_url: normalise_url(base_url),
+            tenant: tenant.filter(|t| !t.is_empty()).map(str::to_owned),
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at {}", self.provider, self.base_url)?;
+        if let Some(tenant) = &self.tenant {
+            write!(f, " (tenant {tenant})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A base URL as the journal compares it: scheme and host in lower case, no trailing `/`.
+pub fn normalise_url(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            format!(
+                "{}://{}{path}",
+                scheme.to_ascii_lowercase(),
+                authority.to_ascii_lowercase()
+            )
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The journal's first line. Format 2 names the target as data; format 1 (before 0.2) named it
+/// with the sentence `iam` printed then, which is still read (compared with that sentence).
 #[derive(Serialize, Deserialize)]
 struct Header {
     iam_journal: u32,
-    target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target: Option<serde_json::Value>,
+}
+
+/// What a header says of its target, against the one of this run: `Ok` when they are the same.
+fn check_header(header: &Header, target: &Target, legacy: &str) -> Result<(), String> {
+    let other = |what: String| {
+        Err(format!(
+            "it records an import to {what}, not to {target}; use another --journal (or delete this one if that import is over)"
+        ))
+    };
+    match (header.iam_journal, &header.target) {
+        (2, Some(value)) => match serde_json::from_value::<Target>(value.clone()) {
+            Ok(theirs) if theirs == *target => Ok(()),
+            Ok(theirs) => other(theirs.to_string()),
+            Err(e) => Err(format!("its target is not readable: {e}")),
+        },
+        (1, Some(serde_json::Value::String(theirs))) if theirs == legacy => Ok(()),
+        (1, Some(serde_json::Value::String(theirs))) => other(theirs.clone()),
+        (n, _) => Err(format!(
+            "journal format {n} is not one this iam reads (1 or 2); finish that import with the iam that started it, or use another --journal"
+        )),
+    }
 }
 
 /// What an earlier run left: each line's user key, last state, and content hash if recorded.
@@ -88,7 +161,7 @@ pub struct Earlier {
 
 /// Reads the journal at `path`, if there is one. A last line cut off by a crash is ignored;
 /// anything else unreadable stops the import.
-pub fn read(path: &Path, target: &str) -> Result<Previous, Failure> {
+pub fn read(path: &Path, target: &Target, legacy: &str) -> Result<Previous, Failure> {
     require_regular_file(path)?;
     let file = match File::open(path) {
         Ok(file) => file,
@@ -107,16 +180,10 @@ pub fn read(path: &Path, target: &str) -> Result<Previous, Failure> {
         let is_last = lines.peek().is_none();
         if n == 1 {
             match serde_json::from_str::<Header>(&line) {
-                Ok(header) if header.target == target => continue,
-                Ok(header) => {
-                    return Err(fail(
-                        n,
-                        format!(
-                            "it records an import to {}, not to {target}; use another --journal",
-                            header.target
-                        ),
-                    ));
-                }
+                Ok(header) => match check_header(&header, target, legacy) {
+                    Ok(()) => continue,
+                    Err(why) => return Err(fail(n, why)),
+                },
                 Err(_) if is_last => break,
                 Err(e) => return Err(fail(n, format!("not an iam journal: {e}"))),
             }
@@ -205,7 +272,7 @@ pub struct Writer {
 
 impl Writer {
     /// Opens (creating it with its header when new) the journal for appending.
-    pub fn open(path: &Path, target: &str) -> Result<Self, Failure> {
+    pub fn open(path: &Path, target: &Target) -> Result<Self, Failure> {
         let fail = |e: std::io::Error| Failure::usage(format!("journal {}: {e}", path.display()));
         require_regular_file(path)?;
         cut_torn_tail(path).map_err(fail)?;
@@ -213,8 +280,8 @@ impl Writer {
         let empty = file.metadata().map_err(fail)?.len() == 0;
         if empty {
             let header = serde_json::to_string(&Header {
-                iam_journal: 1,
-                target: target.to_owned(),
+                iam_journal: 2,
+                target: Some(serde_json::to_value(target).expect("a target serializes")),
             })
             .expect("header");
             writeln!(file, "{header}")
@@ -301,6 +368,86 @@ fn write_loop(
         }
         for (_, ack) in batch {
             let _ = ack.send(result.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_compare_by_scheme_host_and_path() {
+        let cases = [
+            ("https://API.Nexway.store/", "https://api.nexway.store"),
+            ("HTTP://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            (
+                "https://x.example/Base/Path/",
+                "https://x.example/Base/Path",
+            ),
+            (" https://x.example ", "https://x.example"),
+            ("not a url", "not a url"),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(normalise_url(given), expected, "{given}");
+        }
+    }
+
+    #[test]
+    fn a_header_is_the_same_target_or_says_what_to_do() {
+        let here = Target::new("mid-shift", "https://MID.example/", Some("acme"));
+        let legacy = "mid-shift at https://mid.example (tenant acme)";
+        let v2 = |t: &Target| Header {
+            iam_journal: 2,
+            target: Some(serde_json::to_value(t).unwrap()),
+        };
+        let v1 = |s: &str| Header {
+            iam_journal: 1,
+            target: Some(serde_json::Value::String(s.into())),
+        };
+        let elsewhere = Target::new("mid-shift", "https://mid.example", Some("other"));
+        // (header, accepted, what the refusal says)
+        let cases = [
+            (
+                v2(&Target::new(
+                    "mid-shift",
+                    "https://mid.example",
+                    Some("acme"),
+                )),
+                None,
+            ),
+            (
+                v2(&elsewhere),
+                Some(
+                    "(tenant other), not to mid-shift at https://mid.example (tenant acme); use another --journal",
+                ),
+            ),
+            (v1(legacy), None),
+            (
+                v1("nexway at https://api.nexway.store"),
+                Some("it records an import to nexway at https://api.nexway.store"),
+            ),
+            (
+                Header {
+                    iam_journal: 3,
+                    target: None,
+                },
+                Some("journal format 3 is not one this iam reads"),
+            ),
+            (
+                Header {
+                    iam_journal: 2,
+                    target: Some(serde_json::json!({"provider": 1})),
+                },
+                Some("its target is not readable"),
+            ),
+        ];
+        for (i, (header, refused)) in cases.into_iter().enumerate() {
+            match (check_header(&header, &here, legacy), refused) {
+                (Ok(()), None) => {}
+                (Err(why), Some(part)) => assert!(why.contains(part), "case {i}: {why}"),
+                (got, want) => panic!("case {i}: {got:?}, expected {want:?}"),
+            }
         }
     }
 }

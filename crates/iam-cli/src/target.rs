@@ -18,10 +18,12 @@ pub const ENTRUST_SHARED_SECRET_ENV: &str = "IAM_ENTRUST_SHARED_SECRET";
 pub const NEXWAY_REALM_ENV: &str = "IAM_NEXWAY_REALM";
 pub const NEXWAY_CLIENT_SECRET_ENV: &str = "IAM_NEXWAY_CLIENT_SECRET";
 
-/// A client for the target, and a description of where it points (for messages and journals).
+/// A client for the target, a description of where it points (for messages), and the target
+/// as data (for journals).
 pub struct Built {
     pub provider: Box<dyn IdentityProvider>,
     pub description: String,
+    pub target: crate::journal::Target,
 }
 
 fn need<'a>(value: &'a Option<String>, flag: &str, provider: &str) -> Result<&'a str, Failure> {
@@ -272,6 +274,7 @@ pub fn build_with_retry(
         connection = connection.resolve(host, addr);
     }
     let connection = credentials(target, &url, connection, allow_no_credentials)?;
+    let mut tenant_of_target: Option<String> = None;
     let (provider, description): (Box<dyn IdentityProvider>, String) = match target.provider {
         ProviderArg::Entrust => (
             Box::new(EntrustClient::new(connection)?),
@@ -284,6 +287,7 @@ pub fn build_with_retry(
                 "" => format!("mid-ssms at {url}"),
                 tenant => format!("mid-ssms at {url} (tenant {tenant})"),
             };
+            tenant_of_target = Some(client.tenant().to_owned());
             (Box::new(client), description)
         }
         ProviderArg::MidShift => {
@@ -296,6 +300,7 @@ pub fn build_with_retry(
                         "mid-shift needs --tenant (SHIFT puts the tenant in the path of each call, so --base-url does not replace it)",
                     )
                 })?;
+            tenant_of_target = Some(tenant.clone());
             (
                 Box::new(MidClient::shift(connection, tenant.clone())?),
                 format!("mid-shift at {url} (tenant {tenant})"),
@@ -306,9 +311,15 @@ pub fn build_with_retry(
             format!("nexway at {url}"),
         ),
     };
+    let journal_target = crate::journal::Target::new(
+        &provider.kind().to_string(),
+        &url,
+        tenant_of_target.as_deref(),
+    );
     Ok(Built {
         provider,
         description,
+        target: journal_target,
     })
 }
 

@@ -108,7 +108,12 @@ fn csv_with_bad_rows_then_a_rerun_sends_nothing_twice() {
     assert!(!rejects.contains("SECRET"), "{rejects}");
 
     let journal = read(&sim.path("users.csv.journal"));
-    assert!(journal.starts_with("{\"iam_journal\":1"), "{journal}");
+    let header: Value = serde_json::from_str(journal.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (&header["iam_journal"], &header["target"]["provider"]),
+        (&Value::from(2), &Value::from("nexway")),
+        "{journal}"
+    );
     assert_eq!(
         journal
             .lines()
@@ -259,6 +264,24 @@ fn input_errors_exit_2_before_sending() {
         text(&out.stderr)
     );
     assert_eq!(sim.sandbox.requests(Route::Nexway), 0);
+    // A journal of format 1 (the target as a sentence) for this very target is still read.
+    std::fs::write(
+        sim.path("users.csv.journal"),
+        format!(
+            "{{\"iam_journal\":1,\"target\":\"nexway at {}\"}}\n{{\"line\":2,\"user\":\"user0\",\"state\":\"created\",\"status\":201}}\n",
+            sim.url()
+        ),
+    )
+    .unwrap();
+    let out = import(&sim, "nexway", &file, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = summary(&out);
+    assert_eq!(
+        (s["already_done"].as_u64(), s["created"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    assert_eq!(sim.sandbox.requests(Route::Nexway), 1);
 }
 
 #[test]
