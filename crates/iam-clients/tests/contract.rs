@@ -177,7 +177,18 @@ async fn the_documented_refusals_map_to_their_kinds() {
         })
         .await
         .unwrap();
+    // mID answers no body: the facade's `username` is its own request's, so only what the
+    // simulator stored shows what was sent.
     assert_eq!(created.username.as_deref(), Some("x"));
+    let stored = env.sandbox.users(iam_sandbox::Provider::Mid, "acme");
+    assert!(
+        stored.iter().any(|u| u["username"] == "x"),
+        "the adjusted username went out: {stored:?}"
+    );
+    assert!(
+        !stored.iter().any(|u| u["username"] == "user2-mid-shift"),
+        "the unadjusted one did not: {stored:?}"
+    );
 }
 
 /// The vendor sections reach the simulator, which keeps and answers what it was sent: Entrust's
