@@ -3675,6 +3675,20 @@ property of an answer, and any value of an answer's enum (see `openapi/README.md
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub value: ::std::option::Option<::std::string::String>,
     }
+    /**The body of a lookup by user ID: Entrust's published `UserGetParms`, unchanged (the user ID
+or a user alias of the user to find).*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserGetParms {
+        ///The user ID or a user alias of the user to find.
+        #[serde(rename = "userId")]
+        pub user_id: ::std::string::String,
+    }
     /**The body of a create-user request: every writable property of Entrust's published `UserParms`.
 Nothing but `userId` is required: which other fields are mandatory is a per-account setting.
 `null` in the seed's sample request (`externalId`, `externalSource`) makes those two nullable.
@@ -4004,22 +4018,29 @@ properties (ids, timestamps) a create request has no business sending.*/
     }
 }
 #[derive(Clone, Debug)]
-/**Client for Entrust Identity as a Service Administration API — create a user, and its auth token
+/**Client for Entrust Identity as a Service Administration API — create a user, find a user, and the auth token
 
-Two calls of the Entrust Identity as a Service (IDaaS) Administration API: create a user, and
-authenticate an Administration API application to get the token the first call needs.
+Three calls of the Entrust Identity as a Service (IDaaS) Administration API: create a user,
+find a user by its user ID, and authenticate an Administration API application to get the
+token the other two need.
 
 Sources, in order of authority:
 1. Entrust's published contract, "Entrust Identity as a Service Administration API" version
-   5.46 (OpenAPI 3.0.1), operations `createUserUsingPOST` and `authenticateAdminApiUsingPOST`
-   (a public copy is `openapi/administration.json` in the GitHub repository
-   `maccuaa/intellitrust-js-sdk`). Every property, type, enum value and status it publishes
-   for these two calls is here; where this spec says anything else, the element's
-   `description` says why.
+   5.46 (OpenAPI 3.0.1), operations `createUserUsingPOST`, `userByUseridUsingPOST` and
+   `authenticateAdminApiUsingPOST` (a public copy is `openapi/administration.json` in the
+   GitHub repository `maccuaa/intellitrust-js-sdk`). Every property, type, enum value and
+   status it publishes for these three calls is here; where this spec says anything else, the
+   element's `description` says why.
 2. Entrust's "Create a user" page of the Administration API reference: its sample request and
    answer are the examples below. Where the page and the contract disagree, the contract wins
    (the page's token is "token", the contract's `authToken`; the page's `tempAccessCode` is a
    string, the contract's an object).
+
+Finding a user: of the lookups the contract publishes, `userByUseridUsingPOST`
+(`POST /api/web/v3/users/userid`, body `UserGetParms`) is the one keyed by what a create
+sends (`userId`), so it is the one here; it answers the same `User` as the create call, and
+404 when no user has that user ID or alias. Its statuses and security are modelled as the
+create call's are (500 listed though unpublished; `Bearer` or the raw token).
 
 Dates: the contract declares them `format: date-time`, but the page's sample sends
 `2018-05-29T19:12:54.000+0000` (no colon in the offset), which RFC 3339 parsers refuse; every
@@ -4029,7 +4050,7 @@ Answers are read liberally by the generated client (see `openapi/README.md`): a 
 contract does not require may be missing, any property may be `null`, an enum may carry a value
 added after this spec, and unknown properties are ignored.
 
-Version: 2.0.0*/
+Version: 2.1.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -4071,7 +4092,7 @@ impl Client {
 }
 impl ClientInfo<::iam_core::Auth> for Client {
     fn api_version() -> &'static str {
-        "2.0.0"
+        "2.1.0"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
@@ -4197,6 +4218,75 @@ Sends a `POST` request to `/api/web/v3/users`
         let response = result?;
         match response.status().as_u16() {
             200..=299 => ResponseValue::from_response(response).await,
+            400u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            409u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get a user by userid or user alias
+
+Finds one user of your account by its user ID or one of its aliases and answers with all
+its details (Entrust's `userByUseridUsingPOST`; the caller needs the USERS:VIEW
+permission). Requires the auth token from `authenticate_admin_api`. The user ID travels in
+the body, as Entrust publishes it. A user that does not exist is 404 with `ErrorInfo`, as
+Entrust publishes; iam-sandbox answers it with `errorCode`
+`USER_NOT_FOUND` (the code is the simulator's choice).
+
+Sends a `POST` request to `/api/web/v3/users/userid`
+
+*/
+    pub async fn user_by_userid<'a>(
+        &'a self,
+        body: &'a types::UserGetParms,
+    ) -> Result<ResponseValue<types::User>, Error<types::ErrorInfo>> {
+        let url = format!("{}/api/web/v3/users/userid", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "user_by_userid",
+        };
+        match (::iam_core::authorize)(&self.inner, &mut request).await {
+            Ok(_) => {}
+            Err(e) => return Err(Error::Custom(e.to_string())),
+        }
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        (::iam_core::observe::record_status)(&self.inner, &result);
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
             400u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }

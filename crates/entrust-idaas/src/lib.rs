@@ -9,7 +9,7 @@ use progenitor_client::ClientInfo;
 pub use generated::{ByteStream, Error, ResponseValue, types};
 pub use iam_core::{Auth, ConfigError, HttpOptions, SecretString, TokenSource};
 
-/// A client for the create-user call of the Entrust IDaaS Administration API.
+/// A client for the create-user and find-a-user calls of the Entrust IDaaS Administration API.
 ///
 /// Every request goes over HTTPS (plain HTTP only to a loopback host) with
 /// `Authorization: Bearer <token>`; the token never appears in `Debug`.
@@ -66,6 +66,18 @@ impl Client {
         body: &types::UserParms,
     ) -> Result<ResponseValue<types::User>, Error<types::ErrorInfo>> {
         self.0.create_user(body).await
+    }
+
+    /// `POST /api/web/v3/users/userid`: finds the user whose user ID or user alias is
+    /// `body.user_id` and answers with all of its details, as [`Client::create_user`] does.
+    ///
+    /// No such user is an [`Error::ErrorResponse`] with status 404; the other refusals (400, 401,
+    /// 403, 409, 500) are too, each holding Entrust's [`types::ErrorInfo`].
+    pub async fn user_by_userid(
+        &self,
+        body: &types::UserGetParms,
+    ) -> Result<ResponseValue<types::User>, Error<types::ErrorInfo>> {
+        self.0.user_by_userid(body).await
     }
 
     /// `POST /api/web/v1/adminapi/authenticate`: an Administration API application's id and

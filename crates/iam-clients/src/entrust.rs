@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use entrust_idaas::types;
+use progenitor_client::ResponseValue;
 
 use crate::connection::Common;
 use serde_json::Value;
@@ -11,8 +12,8 @@ use crate::section::{self, Mapped};
 use crate::send::{ErrorBody, send};
 use crate::user::{check_email, given, refuse_unsupported};
 use crate::{
-    BoxFuture, Connection, CreatedUser, Error, IdentityProvider, NewUser, ProviderAnswer,
-    ProviderKind,
+    BoxFuture, Connection, CreatedUser, Error, ErrorKind, IdentityProvider, Lookup, NewUser,
+    ProviderAnswer, ProviderKind,
 };
 
 const KIND: ProviderKind = ProviderKind::Entrust;
@@ -23,7 +24,8 @@ impl ErrorBody for types::ErrorInfo {
     }
 }
 
-/// Creates users on Entrust IDaaS (`POST /api/web/v3/users`).
+/// Creates users on Entrust IDaaS (`POST /api/web/v3/users`) and finds them by user ID (`POST
+/// /api/web/v3/users/userid`).
 #[derive(Clone, Debug)]
 pub struct EntrustClient {
     client: entrust_idaas::Client,
@@ -142,6 +144,72 @@ impl EntrustClient {
     }
 }
 
+impl EntrustClient {
+    /// Finds `user` by the `userId` its create request carries (the same as
+    /// [`IdentityProvider::find_user`], without importing the trait): `POST
+    /// /api/web/v3/users/userid` with `{"userId": ...}`.
+    ///
+    /// Entrust answers the user whose user ID *or alias* is the one sent; an answer about a user
+    /// whose `userId` is another (found by an alias) is [`Lookup::NotFound`], since it is not the
+    /// user this `NewUser` creates. User IDs are compared ignoring case, as Entrust matches them.
+    pub async fn find_user(&self, user: &NewUser) -> Result<Lookup, Error> {
+        let wanted = String::clone(&self.request_for(user)?.user_id);
+        let body = types::UserGetParms {
+            user_id: wanted.clone(),
+        };
+        // Entrust's 404 (with its error body) is an answer here, not a failure: it is read as a
+        // value, so that `send` neither reports nor retries it.
+        let found = send(
+            &self.common,
+            KIND,
+            "user_by_userid",
+            &user.secrets(),
+            || async {
+                match self.client.user_by_userid(&body).await {
+                    Ok(found) => {
+                        let (status, headers) = (found.status(), found.headers().clone());
+                        Ok(ResponseValue::new(
+                            Some(found.into_inner()),
+                            status,
+                            headers,
+                        ))
+                    }
+                    Err(progenitor_client::Error::ErrorResponse(absent))
+                        if absent.status() == 404 =>
+                    {
+                        let (status, headers) = (absent.status(), absent.headers().clone());
+                        Ok(ResponseValue::new(None, status, headers))
+                    }
+                    Err(e) => Err(e),
+                }
+            },
+        )
+        .await?;
+        let found_id = found.id(|u| u.as_ref().and_then(|u| u.id.as_ref()));
+        match found.answer {
+            Some(None) => Ok(Lookup::NotFound),
+            Some(Some(answered))
+                if answered
+                    .user_id
+                    .as_ref()
+                    .is_some_and(|id| id.to_lowercase() != wanted.to_lowercase()) =>
+            {
+                Ok(Lookup::NotFound)
+            }
+            _ => match found_id {
+                Some(id) => Ok(Lookup::One { id }),
+                None => Err(Error::new(
+                    ErrorKind::UnexpectedAnswer,
+                    Some(KIND),
+                    "the user was found, but the answer holds no id",
+                )
+                .with_status(found.status)
+                .with_attempts(found.attempts)),
+            },
+        }
+    }
+}
+
 impl IdentityProvider for EntrustClient {
     fn kind(&self) -> ProviderKind {
         KIND
@@ -153,5 +221,9 @@ impl IdentityProvider for EntrustClient {
 
     fn create_user<'a>(&'a self, user: &'a NewUser) -> BoxFuture<'a, Result<CreatedUser, Error>> {
         Box::pin(Self::create_user(self, user))
+    }
+
+    fn find_user<'a>(&'a self, user: &'a NewUser) -> BoxFuture<'a, Result<Lookup, Error>> {
+        Box::pin(Self::find_user(self, user))
     }
 }

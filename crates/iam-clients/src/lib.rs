@@ -8,6 +8,8 @@
 //! [`ClientCredentials`]), and retries that never create a user twice. Answers are read
 //! liberally: whatever shape a success answer has, the user is reported created, with the
 //! vendor's id whenever the answer carries one.
+//! [`IdentityProvider::find_user`] asks the vendor's published lookup for a user's id (after a
+//! 409 or an unknown outcome), and answers a [`Lookup`] that is never a guess.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -63,6 +65,7 @@
 mod auth;
 mod connection;
 mod error;
+mod lookup;
 mod section;
 mod send;
 mod user;
@@ -83,6 +86,7 @@ pub use auth::ClientCredentials;
 pub use connection::{Connection, RetryPolicy};
 pub use error::{Error, ErrorKind};
 pub use iam_core::{Auth, HttpOptions, SecretString, StaticToken, TokenSource};
+pub use lookup::Lookup;
 pub use section::{Vendor, VendorSection};
 pub use user::{CreatedUser, NewUser, NewUserBuilder, ProviderAnswer, is_secret_attribute};
 
@@ -119,6 +123,46 @@ pub trait IdentityProvider: Send + Sync {
     /// again after their `Retry-After`, as the [`RetryPolicy`] allows; a 401 is sent once more
     /// with a fresh token when the token source can give one; nothing else is re-sent.
     fn create_user<'a>(&'a self, user: &'a NewUser) -> BoxFuture<'a, Result<CreatedUser, Error>>;
+
+    /// Finds `user` through the provider's published lookup, by the key its create request
+    /// carries: Entrust by the `userId` [`IdentityProvider::create_user`] would send (the
+    /// username, or `entrust.userId`). Use it to learn the id of a user whose create answered
+    /// 409 or whose outcome is unknown.
+    ///
+    /// Only an exact match counts: [`Lookup::One`] with the provider's id when exactly one user
+    /// has the key, [`Lookup::NotFound`] when none has (Entrust's 404, or an answer about another
+    /// user, e.g. one found by an alias), [`Lookup::Several`] when more than one has.
+    /// [`Lookup::NotPublished`] (the default, and nothing is sent) when the provider publishes no
+    /// lookup: mID publishes none, and Nexway's search answer has no published shape. A user the
+    /// create would refuse is refused the same way, before sending; every other failure is an
+    /// [`Error`] as for [`IdentityProvider::create_user`] (401 refreshed once, 429/503 waited for
+    /// as the [`RetryPolicy`] allows).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = iam_sandbox::Sandbox::new(Default::default())?;
+    /// # let running = sandbox.start(Default::default()).await?;
+    /// # let (url, token) = (running.url().to_owned(), sandbox.token().expose_secret().to_owned());
+    /// use iam_clients::{Connection, EntrustClient, IdentityProvider, Lookup, MidClient, NewUser};
+    ///
+    /// let entrust = EntrustClient::new(Connection::new(&url).bearer(token.clone()))?;
+    /// let user = NewUser::builder().username("john").email("john@example.com").build();
+    /// assert_eq!(entrust.find_user(&user).await?, Lookup::NotFound);
+    ///
+    /// let created = entrust.create_user(&user).await?;
+    /// let id = created.id.expect("Entrust's answer carries the id");
+    /// assert_eq!(entrust.find_user(&user).await?, Lookup::One { id });
+    ///
+    /// // mID publishes no lookup: nothing is sent.
+    /// let mid = MidClient::shift(Connection::new(&url).bearer(token.clone()), "acme")?;
+    /// assert_eq!(mid.find_user(&user).await?, Lookup::NotPublished);
+    /// # Ok(()) }
+    /// ```
+    fn find_user<'a>(&'a self, user: &'a NewUser) -> BoxFuture<'a, Result<Lookup, Error>> {
+        let _ = user;
+        Box::pin(async { Ok(Lookup::NotPublished) })
+    }
 }
 
 /// A provider, and for mID the flavour. `Display` and serde use `entrust`, `mid-ssms`,

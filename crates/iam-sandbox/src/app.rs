@@ -1,4 +1,5 @@
-//! The router: the four create-user routes, the specs, and the `/_sandbox` control endpoints.
+//! The router: the four create-user routes, Entrust's lookup, the specs, and the `/_sandbox`
+//! control endpoints.
 
 use std::time::Duration;
 
@@ -44,6 +45,7 @@ pub fn app(sandbox: Sandbox) -> Router {
         ));
     Router::new()
         .route(Route::Entrust.path(), post(entrust))
+        .route(ENTRUST_LOOKUP, post(entrust_lookup))
         .route(Route::MidSsms.path(), post(mid_ssms))
         .route("/auth/realms/{tenant}/v3_user", post(mid_shift))
         .route(Route::Nexway.path(), post(nexway))
@@ -61,6 +63,37 @@ pub fn app(sandbox: Sandbox) -> Router {
 async fn entrust(State(sandbox): State<Sandbox>, request: Request) -> Response {
     let tenant = tenant_from_host(request.headers());
     handle_create(&sandbox, Route::Entrust, tenant, request).await
+}
+
+/// Entrust's lookup of a user by user ID (`user_by_userid` in the spec).
+const ENTRUST_LOOKUP: &str = "/api/web/v3/users/userid";
+
+/// A lookup: auth, body, spec check, answer from the users held. It is not one of the create
+/// routes ([`Route`]): no fault, rate limit or answer variation applies to it, and it creates
+/// nothing.
+async fn entrust_lookup(State(sandbox): State<Sandbox>, request: Request) -> Response {
+    let provider = Provider::Entrust;
+    let tenant = tenant_from_host(request.headers());
+    let (parts, body) = request.into_parts();
+    if !sandbox.authorized(provider, &parts.headers) {
+        return refusal(Refusal::unauthorized(provider));
+    }
+    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(_) => {
+            let message = format!("the body is unreadable or over {BODY_LIMIT} bytes");
+            return refusal(Refusal::new(
+                provider,
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                &message,
+            ));
+        }
+    };
+    match crate::lookup::entrust(&sandbox, &tenant, &body) {
+        Ok(found) => json_response(found.status, found.body.to_string().into_bytes()),
+        Err(refused) => refusal(refused),
+    }
 }
 
 async fn mid_ssms(State(sandbox): State<Sandbox>, request: Request) -> Response {

@@ -79,7 +79,7 @@ impl Refusal {
 }
 
 /// Decodes the body as the generated type `T`, or refuses it naming what is wrong.
-fn decode<T: serde::de::DeserializeOwned>(
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     provider: Provider,
     body: &[u8],
     type_name: &str,

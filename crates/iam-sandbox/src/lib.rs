@@ -2,7 +2,9 @@
 //!
 //! It serves the four routes on one listener (`POST /api/web/v3/users`, `POST
 //! /digitanium/v4/users`, `POST /auth/realms/{tenantId}/v3_user`, `POST /iam/users`) and answers
-//! as the vendors' documents say. It is driven by the same specs as the clients: a request is
+//! as the vendors' documents say, and Entrust's lookup of a user by user ID (`POST
+//! /api/web/v3/users/userid`), answered from the users it created, with their ids: the only
+//! lookup whose answer a vendor publishes. It is driven by the same specs as the clients: a request is
 //! checked by decoding it into the *generated* request type, so a spec change moves the clients
 //! and the simulator together, and the specs are served at `/openapi/{provider}.yaml` for
 //! spec-driven tools.
@@ -32,6 +34,7 @@ mod app;
 mod clock;
 mod create;
 pub mod faults;
+mod lookup;
 mod oauth;
 pub mod ratelimit;
 mod route;

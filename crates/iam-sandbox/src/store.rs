@@ -111,6 +111,30 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// The users of one tenant that `matches`, in creation order. A user stored under `field`
+    /// with `value` (ignoring case, as the conflict rule compares) comes first, found through
+    /// the index; the others are those `matches` accepts.
+    pub(crate) fn find(
+        &self,
+        provider: Provider,
+        tenant: &str,
+        (field, value): (&str, &str),
+        matches: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
+        let Some(tenant) = self.providers.get(&provider).and_then(|t| t.get(tenant)) else {
+            return vec![];
+        };
+        let keyed = tenant.index.get(&index_key(field, value)).copied();
+        keyed
+            .into_iter()
+            .chain(
+                (0..tenant.users.len())
+                    .filter(|&i| Some(i) != keyed && matches(&tenant.users[i].user)),
+            )
+            .map(|i| tenant.users[i].user.clone())
+            .collect()
+    }
+
     /// Every user, as `{provider: {tenant: [user, ...]}}`.
     pub(crate) fn to_json(&self) -> Value {
         let mut out = serde_json::Map::new();
@@ -234,6 +258,58 @@ mod tests {
             .insert(Provider::Mid, "acme", john, json!({}))
             .unwrap();
         assert_eq!(store.users(Provider::Entrust, "acme").len(), 1);
+    }
+
+    #[test]
+    fn find_takes_the_keyed_user_first_ignoring_case_then_the_matching_ones() {
+        let mut store = Store::default();
+        for (id, alias) in [("ann", "bob"), ("bob", "x"), ("cy", "BOB")] {
+            store
+                .insert(
+                    Provider::Entrust,
+                    "acme",
+                    keys(&[("userId", id)]),
+                    json!({"userId": id, "alias": alias}),
+                )
+                .unwrap();
+        }
+        let by_alias = |wanted: &'static str| {
+            move |u: &Value| {
+                u["alias"]
+                    .as_str()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(wanted))
+            }
+        };
+        let ids = |found: Vec<Value>| -> Vec<String> {
+            found
+                .iter()
+                .map(|u| u["userId"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let found = store.find(
+            Provider::Entrust,
+            "acme",
+            ("userId", "BOB"),
+            by_alias("bob"),
+        );
+        assert_eq!(ids(found), ["bob", "ann", "cy"]);
+        let found = store.find(
+            Provider::Entrust,
+            "acme",
+            ("userId", "nobody"),
+            by_alias("x"),
+        );
+        assert_eq!(ids(found), ["bob"]);
+        assert!(
+            store
+                .find(Provider::Entrust, "other", ("userId", "bob"), |_| true)
+                .is_empty()
+        );
+        assert!(
+            store
+                .find(Provider::Nexway, "acme", ("userId", "bob"), |_| true)
+                .is_empty()
+        );
     }
 
     #[test]

@@ -244,6 +244,133 @@ async fn entrust_refusals_and_conflicts() {
     );
 }
 
+const ENTRUST_LOOKUP: &str = "/api/web/v3/users/userid";
+
+/// A POST with a body of any bytes (not necessarily JSON).
+async fn post_raw(router: &Router, path: &str, body: &[u8]) -> StatusCode {
+    let request = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::HOST, "acme.x.y")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_vec()))
+        .unwrap();
+    router.clone().oneshot(request).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn entrust_lookup_answers_the_stored_user_by_user_id_or_alias() {
+    let (_, router) = sandbox();
+    let created = post(
+        &router,
+        ENTRUST,
+        "acme.x.y",
+        json!({"userId": "ann", "userAliases": [{"value": "annie", "type": "CUSTOM"}]}),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK);
+    let created = created.json();
+    assert!(created["id"].is_string(), "{created}");
+
+    for key in ["ann", "ANN", "annie", "Annie"] {
+        let found = post(&router, ENTRUST_LOOKUP, "acme.x.y", json!({"userId": key})).await;
+        assert_eq!(
+            found.status,
+            StatusCode::OK,
+            "{key}: {}",
+            String::from_utf8_lossy(&found.body)
+        );
+        assert_eq!(
+            found.json(),
+            created,
+            "{key}: the user as the create call answered it"
+        );
+    }
+    // an alias of one user does not hide another user whose user ID it is
+    let other = post(&router, ENTRUST, "acme.x.y", json!({"userId": "annie"})).await;
+    assert_eq!(other.status, StatusCode::OK);
+    let found = post(
+        &router,
+        ENTRUST_LOOKUP,
+        "acme.x.y",
+        json!({"userId": "annie"}),
+    )
+    .await;
+    assert_eq!(found.json()["id"], other.json()["id"]);
+
+    for (host, key) in [
+        ("acme.x.y", "bob"),
+        ("acme.x.y", "an"),
+        ("globex.x.y", "ann"),
+    ] {
+        let absent = post(&router, ENTRUST_LOOKUP, host, json!({"userId": key})).await;
+        assert_eq!(absent.status, StatusCode::NOT_FOUND, "{host} {key}");
+        assert_eq!(absent.json()["errorCode"], "USER_NOT_FOUND");
+    }
+    let unauthorized = call(
+        &router,
+        "POST",
+        ENTRUST_LOOKUP,
+        "acme.x.y",
+        Some("Bearer wrong"),
+        Some(json!({"userId": "ann"})),
+    )
+    .await;
+    assert_eq!(unauthorized.status, StatusCode::UNAUTHORIZED);
+    let missing = post(
+        &router,
+        ENTRUST_LOOKUP,
+        "acme.x.y",
+        json!({"email": "a@b.c"}),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing.json()["errorCode"], "INVALID_REQUEST");
+    assert!(
+        missing.json()["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("UserGetParms")
+    );
+}
+
+#[tokio::test]
+async fn entrust_lookup_refuses_any_bad_body_with_400_and_never_panics() {
+    let (_, router) = sandbox();
+    let long = format!("{{\"userId\": \"{}\"", "x".repeat(100_000));
+    let bodies: &[&[u8]] = &[
+        b"",
+        b"{",
+        b"null",
+        b"[]",
+        b"\"ann\"",
+        b"{\"userId\": 5}",
+        b"{\"userId\": null}",
+        b"{\"userId\": [\"ann\"]}",
+        b"\xff\xfe{}",
+        long.as_bytes(),
+    ];
+    for body in bodies {
+        assert_eq!(
+            post_raw(&router, ENTRUST_LOOKUP, body).await,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            String::from_utf8_lossy(&body[..body.len().min(40)])
+        );
+    }
+    let huge = vec![b' '; 2 << 20];
+    assert_eq!(
+        post_raw(&router, ENTRUST_LOOKUP, &huge).await,
+        StatusCode::BAD_REQUEST
+    );
+    // odd but well-formed keys are looked up, not refused
+    for key in ["", " ", "\u{0}", "%2F..%2F", "ü", "a\"b"] {
+        let answer = post(&router, ENTRUST_LOOKUP, "acme.x.y", json!({"userId": key})).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{key:?}");
+    }
+}
+
 #[tokio::test]
 async fn mid_answers_202_as_documented_and_stores_no_secret() {
     let (sandbox, router) = sandbox();
