@@ -172,7 +172,23 @@ pub async fn run(args: CreateUser) -> Result<(), Failure> {
     let vendor = Vendor::of(built.provider.kind());
     let user = new_user(&args.user, vendor, &mut std::io::stdin().lock())?;
     built.provider.validate(&user)?;
-    let created = built.provider.create_user(&user).await?;
+    let created = match built.provider.create_user(&user).await {
+        Ok(created) => created,
+        Err(e) if e.is_conflict() => {
+            // The user exists: say which one, when the vendor's lookup can tell.
+            let found = built.provider.find_user(&user).await;
+            let mut failure = Failure::from(e);
+            match crate::import::lookup_note(found) {
+                (Some(id), note) => {
+                    failure.message.push_str(&format!("; {note}"));
+                    failure.existing_id = Some(id);
+                }
+                (None, note) => failure.message.push_str(&format!("; {note}")),
+            }
+            return Err(failure);
+        }
+        Err(e) => return Err(e.into()),
+    };
     match args.output {
         Output::Json => crate::print_stdout(&format!("{}\n", created_json(&created))),
         Output::Text => crate::print_stdout(&format!(

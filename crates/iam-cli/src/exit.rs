@@ -29,6 +29,8 @@ pub struct Failure {
     pub kind: Option<ErrorKind>,
     pub status: Option<u16>,
     pub field: Option<String>,
+    /// On a 409: the existing user's id, when the vendor's lookup found exactly one.
+    pub existing_id: Option<String>,
 }
 
 impl Failure {
@@ -44,6 +46,7 @@ impl Failure {
             kind: None,
             status: None,
             field: None,
+            existing_id: None,
         }
     }
 
@@ -58,6 +61,7 @@ impl Failure {
                 "message": self.message,
                 "status": self.status,
                 "field": self.field,
+                "existing_id": self.existing_id,
                 "causes": self.causes,
                 "exit_code": self.code,
             }
@@ -89,6 +93,7 @@ impl From<iam_clients::Error> for Failure {
             kind: Some(error.kind()),
             status: error.status(),
             field: error.field().map(str::to_owned),
+            existing_id: None,
         }
     }
 }

@@ -559,6 +559,35 @@ pub fn answer_of(kind: ErrorKind, status: Option<u16>, retry_after: bool) -> Ans
     }
 }
 
+/// What a lookup of a user the provider says exists found: the id when exactly one matched,
+/// and a note for people (never a guess: none or several is said as such).
+pub fn lookup_note(
+    found: Result<iam_clients::Lookup, iam_clients::Error>,
+) -> (Option<String>, String) {
+    use iam_clients::Lookup;
+    match found {
+        Ok(Lookup::One { id }) => {
+            let note = format!("the existing user's id is {id}");
+            (Some(id), note)
+        }
+        Ok(Lookup::NotFound) => (
+            None,
+            "the vendor's lookup found no such user (its id is unknown)".to_owned(),
+        ),
+        Ok(Lookup::Several(n)) => (
+            None,
+            format!(
+                "the vendor's lookup found {n} users with that key (not guessed: the id is unknown)"
+            ),
+        ),
+        Ok(Lookup::NotPublished) => (
+            None,
+            "the vendor publishes no lookup (the id is unknown)".to_owned(),
+        ),
+        Err(e) => (None, format!("the lookup of its id failed: {e}")),
+    }
+}
+
 /// One row, from the file to its end for this run: its line of the results file (`None`: the
 /// import stopped before deciding it).
 async fn process(shared: &Shared, row: Row) -> Option<results::Line> {
@@ -694,6 +723,21 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
                     },
                 )
             }
+        };
+        let (outcome, answer) = if answer == Answer::Conflict {
+            // The user exists (before us, or from an earlier run's unknown send): its id.
+            let (id, note) = lookup_note(shared.provider.find_user(&user).await);
+            let reason = outcome.reason.map(|r| format!("{r}; {note}"));
+            (
+                Outcome {
+                    id,
+                    reason,
+                    ..outcome
+                },
+                answer,
+            )
+        } else {
+            (outcome, answer)
         };
         let heard = match (&result, answer) {
             (Err(e), Answer::RateLimited) => Heard::Limited(e.retry_after(), e.rate_limit()),

@@ -133,3 +133,167 @@ fn a_dry_run_writes_the_results_file_too() {
         .collect();
     assert_eq!(outcomes, ["valid", "rejected", "valid"], "{results}");
 }
+
+/// An Entrust JSONL row for `name`.
+fn entrust_row(name: &str) -> String {
+    format!(
+        "{{\"username\": \"{name}\", \"email\": \"{name}@example.com\", \"first_name\": \"F\", \"last_name\": \"L\"}}\n"
+    )
+}
+
+fn import_entrust(sim: &Sim, file: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["import".to_owned()];
+    args.extend(sim.target("entrust"));
+    args.push(file.to_owned());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(with_token(iam(&args)), "")
+}
+
+/// The simulator's Entrust users: userId -> id.
+fn entrust_ids(sim: &Sim) -> HashMap<String, String> {
+    sim.sandbox
+        .users(Provider::Entrust, "default")
+        .into_iter()
+        .map(|u| {
+            (
+                u["userId"].as_str().unwrap().to_owned(),
+                u["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn users_that_exist_come_back_with_the_id_the_provider_holds() {
+    let sim = Sim::start("results-entrust");
+    // Three users exist before the import (another tool made them).
+    let before = sim.write(
+        "before.jsonl",
+        &["e01", "e03", "e05"].map(entrust_row).concat(),
+    );
+    let out = import_entrust(&sim, before.to_str().unwrap(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let names: Vec<String> = (0..8).map(|i| format!("e{i:02}")).collect();
+    let mut jsonl: String = names.iter().map(|n| entrust_row(n)).collect();
+    // Entrust's groups are UUIDs: refused before sending.
+    jsonl.push_str(
+        "{\"username\": \"bad-group\", \"email\": \"b@example.com\", \"groups\": [\"admins\"]}\n",
+    );
+    let file = sim.write("users.jsonl", &jsonl);
+    let out = import_entrust(&sim, file.to_str().unwrap(), &["--output", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "exists, with --existing fail: {}",
+        text(&out.stderr)
+    );
+    let held = entrust_ids(&sim);
+    assert_eq!(held.len(), 8);
+    let results = read(&sim.path("users.jsonl.results.csv"));
+    let rows: Vec<Vec<&str>> = results
+        .lines()
+        .skip(1)
+        .map(|l| l.splitn(6, ',').collect())
+        .collect();
+    assert_eq!(rows.len(), 9, "{results}");
+    for (row, name) in rows.iter().zip(&names) {
+        let existed = ["e01", "e03", "e05"].contains(&name.as_str());
+        let outcome = if existed { "exists" } else { "created" };
+        assert_eq!(&row[1..4], [name.as_str(), outcome, &held[name]], "{row:?}");
+        // Entrust answers a create with 200 (its contract), a duplicate with 409.
+        assert_eq!(row[4], if existed { "409" } else { "200" }, "{row:?}");
+        if existed {
+            assert!(row[5].contains("the existing user's id is"), "{row:?}");
+        }
+    }
+    assert_eq!(rows[8][2], "rejected", "{results}");
+    assert!(rows[8][3].is_empty());
+}
+
+#[test]
+fn create_user_reports_the_existing_user_s_id_on_a_409() {
+    let sim = Sim::start("create-409");
+    let mut args = vec!["create-user".to_owned()];
+    args.extend(sim.target("entrust"));
+    args.extend(
+        [
+            "--username",
+            "ada",
+            "--email",
+            "ada@example.com",
+            "--first-name",
+            "A",
+            "--last-name",
+            "L",
+            "--output",
+            "json",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first = run(with_token(iam(&args)), "");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let again = run(with_token(iam(&args)), "");
+    assert_eq!(again.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let id = &entrust_ids(&sim)["ada"];
+    assert_eq!(json["error"]["status"], 409, "{json}");
+    assert_eq!(json["error"]["existing_id"], id.as_str(), "{json}");
+}
+
+#[test]
+fn rows_cut_off_mid_request_are_confirmed_with_their_id_on_the_resume() {
+    use iam_sandbox::{Action, Fault, Route};
+    let sim = Sim::start("results-unknown");
+    let names: Vec<String> = (0..6).map(|i| format!("k{i:02}")).collect();
+    let jsonl: String = names.iter().map(|n| entrust_row(n)).collect();
+    let file = sim.write("users.jsonl", &jsonl);
+    let path = file.to_str().unwrap();
+    // The first two requests are read and applied, and their connections cut before any answer.
+    sim.sandbox.set_fault(
+        Route::Entrust,
+        Fault::action(Action::DropAfterRead).times(2),
+    );
+    let out = import_entrust(&sim, path, &["--concurrency", "1"]);
+    assert_eq!(out.status.code(), Some(3), "unknown: {}", text(&out.stderr));
+    let first = read(&sim.path("users.jsonl.results.csv"));
+    let unknown = first.lines().filter(|l| l.contains(",unknown,")).count();
+    assert_eq!(unknown, 2, "{first}");
+
+    // The resume re-sends them: 409, looked up, confirmed with the provider's id.
+    let out = import_entrust(&sim, path, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let held = entrust_ids(&sim);
+    assert_eq!(held.len(), 6);
+    let results = read(&sim.path("users.jsonl.results.csv"));
+    let mut outcomes = Vec::new();
+    for (row, name) in results.lines().skip(1).zip(&names) {
+        let fields: Vec<&str> = row.splitn(6, ',').collect();
+        assert_eq!(&fields[1..2], [name.as_str()], "{row}");
+        assert_eq!(
+            fields[3], held[name],
+            "every row has the id the simulator holds: {row}"
+        );
+        outcomes.push(fields[2].to_owned());
+    }
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            "already_done",
+            "already_done",
+            "already_done",
+            "already_done",
+            "confirmed_existing",
+            "confirmed_existing"
+        ],
+        "{results}"
+    );
+    assert_eq!(
+        sim.sandbox.users(Provider::Entrust, "default").len(),
+        6,
+        "nobody twice"
+    );
+}
