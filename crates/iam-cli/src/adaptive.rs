@@ -310,7 +310,7 @@ impl Adaptive {
         ok as f64 / span.as_secs_f64().max(1e-3)
     }
 
-    /// The request sent at `sent` was refused (429, or 503 with `Retry-After`) at `now`, asking
+    /// The request sent at `sent` was refused (429 or 503) at `now`, asking
     /// to wait `retry_after`, publishing the limit `published` (requests/s) if its headers did.
     /// Returns the pause everyone waits; `jitter` in [0, 1) spreads the backoff when the answer
     /// names no wait.

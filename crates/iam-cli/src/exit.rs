@@ -3,7 +3,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use iam_clients::ErrorKind;
+use iam_clients::{Disposition, ErrorKind};
 
 /// Everything done.
 pub const OK: u8 = 0;
@@ -69,10 +69,13 @@ impl Failure {
     }
 }
 
-/// The exit code an error of the facade means.
+/// The exit code an error of the facade means, from its disposition: the outcome may be
+/// unknown, or nothing reached the provider (a transport failure): 3; refused before anything
+/// was sent: 2; anything the provider answered: 1.
 pub fn code_for(error: &iam_clients::Error) -> u8 {
-    match error.kind() {
-        ErrorKind::Transport | ErrorKind::OutcomeUnknown => UNKNOWN,
+    match error.disposition() {
+        Disposition::Unknown => UNKNOWN,
+        Disposition::NothingCreated { .. } if error.kind() == ErrorKind::Transport => UNKNOWN,
         _ if error.is_refused_before_sending() => USAGE,
         _ => REFUSED,
     }

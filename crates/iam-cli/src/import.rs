@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use iam_clients::{ErrorKind, IdentityProvider};
+use iam_clients::{Disposition, IdentityProvider};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
@@ -545,17 +545,15 @@ impl RowRun<'_> {
     }
 }
 
-/// The provider's answer, as the row's state machine sees it.
-pub fn answer_of(kind: ErrorKind, status: Option<u16>, retry_after: bool) -> Answer {
-    match kind {
-        ErrorKind::Conflict => Answer::Conflict,
-        ErrorKind::RateLimited => Answer::RateLimited,
-        ErrorKind::ServerError if status == Some(503) && retry_after => Answer::RateLimited,
-        ErrorKind::OutcomeUnknown => Answer::Unknown,
-        ErrorKind::InvalidInput | ErrorKind::UnsupportedField | ErrorKind::Config => {
-            Answer::Refused
-        }
-        _ => Answer::Failed,
+/// The provider's answer, as the row's state machine sees it: the facade's
+/// [`iam_clients::Error::disposition`], which owns what an answer means.
+pub fn answer_of(disposition: Disposition) -> Answer {
+    match disposition {
+        Disposition::Exists => Answer::Conflict,
+        Disposition::Refused => Answer::Refused,
+        Disposition::SendAgainAfter(_) => Answer::RateLimited,
+        Disposition::NothingCreated { .. } => Answer::Failed,
+        Disposition::Unknown => Answer::Unknown,
     }
 }
 
@@ -703,7 +701,7 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
                 },
             ),
             Err(e) => {
-                let answer = answer_of(e.kind(), e.status(), e.retry_after().is_some());
+                let answer = answer_of(e.disposition());
                 let reason = match answer {
                     Answer::Conflict if run.state == (RowState::Sending { resend: true }) => {
                         "409 on re-send: created by the earlier run".to_owned()
@@ -877,7 +875,7 @@ impl Summary<'_> {
         let limited = self.shared.pace.status().limited;
         if limited > 0 {
             out.push_str(&format!(
-                "  the provider rate-limited {limited} requests (429, or 503 with Retry-After); sent again\n"
+                "  the provider rate-limited {limited} requests (429 or 503); sent again\n"
             ));
         }
         if let Some(journal) = self.journal {
@@ -902,29 +900,21 @@ mod tests {
 
     #[test]
     fn answers_map_to_the_row_machine() {
-        use ErrorKind as K;
-        #[rustfmt::skip]
+        use Disposition as D;
         let table = [
-            (K::Conflict, Some(409), false, Answer::Conflict),
-            (K::InvalidInput, Some(400), false, Answer::Refused),
-            (K::InvalidInput, Some(422), false, Answer::Refused),
-            (K::UnsupportedField, None, false, Answer::Refused),
-            (K::RateLimited, Some(429), false, Answer::RateLimited),
-            (K::RateLimited, Some(429), true, Answer::RateLimited),
-            (K::ServerError, Some(503), true, Answer::RateLimited),
-            (K::ServerError, Some(503), false, Answer::Failed),
-            (K::ServerError, Some(500), true, Answer::Failed),
-            (K::OutcomeUnknown, None, false, Answer::Unknown),
-            (K::Unauthorized, Some(401), false, Answer::Failed),
-            (K::Forbidden, Some(403), false, Answer::Failed),
-            (K::Transport, None, false, Answer::Failed),
+            (D::Exists, Answer::Conflict),
+            (D::Refused, Answer::Refused),
+            (D::SendAgainAfter(None), Answer::RateLimited),
+            (
+                D::SendAgainAfter(Some(Duration::from_secs(3))),
+                Answer::RateLimited,
+            ),
+            (D::NothingCreated { retry: true }, Answer::Failed),
+            (D::NothingCreated { retry: false }, Answer::Failed),
+            (D::Unknown, Answer::Unknown),
         ];
-        for (kind, status, retry_after, expected) in table {
-            assert_eq!(
-                answer_of(kind, status, retry_after),
-                expected,
-                "{kind:?} {status:?} retry-after {retry_after}"
-            );
+        for (disposition, expected) in table {
+            assert_eq!(answer_of(disposition), expected, "{disposition:?}");
         }
     }
 }

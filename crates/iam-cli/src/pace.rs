@@ -9,7 +9,7 @@
 //!   are spaced at the controller's rate, one at a time (no catch-up burst: a gateway with a
 //!   burst of 1 refuses two requests closer than its interval).
 //!
-//! In both modes a 429 (or a 503 with `Retry-After`) pauses every request until the time it
+//! In both modes a 429 or a 503 pauses every request until the time it
 //! names (without `Retry-After`: 1 s with `--rate`, an exponential backoff with jitter when
 //! adaptive), and the row is sent again by the import (see `row_state`).
 
@@ -102,7 +102,7 @@ pub struct Slot<'a> {
 pub enum Heard {
     /// Any answer but a rate limit (or no answer).
     Answer,
-    /// 429, or 503 with `Retry-After`: pause everything this long; and the limit the answer
+    /// 429 or 503: pause everything this long; and the limit the answer
     /// published in its headers (requests/s), if it did.
     Limited(Option<Duration>, Option<f64>),
 }
@@ -118,7 +118,7 @@ pub struct Status {
     pub limit: Option<f64>,
     /// How long the provider still holds the import back (a 429's pause), if it does.
     pub held: Option<Duration>,
-    /// 429 (and 503 with `Retry-After`) answers so far.
+    /// 429 and 503 answers so far.
     pub limited: u64,
 }
 

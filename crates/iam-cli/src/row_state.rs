@@ -80,7 +80,7 @@ pub enum Answer {
     Conflict,
     /// 400 and other answers about the row's content.
     Refused,
-    /// 429, or 503 with `Retry-After`: nothing was created; send again later.
+    /// 429 or 503 (`Disposition::SendAgainAfter`): nothing was created; send again later.
     RateLimited,
     /// No answer after sending (timeout, connection cut).
     Unknown,

@@ -879,3 +879,26 @@ fn a_503_with_retry_after_pauses_and_the_rows_go_again() {
     );
     assert_eq!(sim.sandbox.requests(Route::Nexway), 23);
 }
+
+/// A 503 without Retry-After means what the facade says it means (nothing done; send again
+/// after a wait): the import backs off and sends the rows again, as the facade's own retry does.
+#[test]
+fn a_503_without_retry_after_backs_off_and_the_rows_go_again() {
+    let sim = Sim::start("503-bare");
+    let file = sim.write("users.csv", &nexway_csv(20));
+    sim.sandbox
+        .set_fault(Route::Nexway, Fault::status(503).times(3));
+    let out = import(&sim, "nexway", &file, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = summary(&out);
+    assert_eq!(
+        (
+            s["created"].as_u64(),
+            s["failed"].as_u64(),
+            s["rate_limited"].as_u64()
+        ),
+        (Some(20), Some(0), Some(3)),
+        "{s}"
+    );
+    assert_eq!(sim.sandbox.requests(Route::Nexway), 23);
+}

@@ -64,6 +64,55 @@ pub enum ErrorKind {
     UnexpectedAnswer,
 }
 
+/// What an [`Error`] means for the user it was about ([`Error::disposition`]). A success is
+/// not an error: a created user is the `Ok` of `create_user`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// The user exists already (409).
+    Exists,
+    /// This user, as given, is refused (invalid input or an unsupported field, before sending;
+    /// 400 or 422 from the provider): the same request is refused again.
+    Refused,
+    /// Nothing was done and the provider asks to wait (429; 503): send the same request again
+    /// after the wait its `Retry-After` named, if it named one.
+    SendAgainAfter(Option<Duration>),
+    /// Nothing was created, as far as the provider says (401, 403, 404, 5xx but 503, an
+    /// undocumented answer) or because nothing reached it (a transport failure before sending, a
+    /// configuration error). `retry`: the same request may succeed later as it is (a transport
+    /// failure, 502, 504); otherwise something must change first (the token, the
+    /// configuration, the provider's side).
+    NothingCreated {
+        /// The same request may succeed later as it is.
+        retry: bool,
+    },
+    /// The request may have been applied (a timeout or a cut connection after it was sent):
+    /// check whether the user exists before sending it again.
+    Unknown,
+}
+
+/// [`Error::disposition`] as a pure function of what an error holds (table-tested).
+fn disposition(kind: ErrorKind, status: Option<u16>, retry_after: Option<Duration>) -> Disposition {
+    use Disposition as D;
+    match kind {
+        ErrorKind::Conflict => D::Exists,
+        ErrorKind::InvalidInput | ErrorKind::UnsupportedField => D::Refused,
+        ErrorKind::RateLimited => D::SendAgainAfter(retry_after),
+        ErrorKind::ServerError if status == Some(503) => D::SendAgainAfter(retry_after),
+        ErrorKind::ServerError => D::NothingCreated {
+            retry: matches!(status, Some(502 | 504)),
+        },
+        ErrorKind::Transport => D::NothingCreated { retry: true },
+        // Explicitly: nothing was sent, and the same request fails again until the
+        // configuration changes (not `Refused`: the user itself is not at fault).
+        ErrorKind::Config => D::NothingCreated { retry: false },
+        ErrorKind::Unauthorized
+        | ErrorKind::Forbidden
+        | ErrorKind::NotFound
+        | ErrorKind::UnexpectedAnswer => D::NothingCreated { retry: false },
+        ErrorKind::OutcomeUnknown => D::Unknown,
+    }
+}
+
 impl ErrorKind {
     /// A short name (`invalid input`, `outcome unknown`, ...).
     pub fn as_str(self) -> &'static str {
@@ -215,13 +264,31 @@ impl Error {
 
     /// Whether sending the same request again later may succeed *and* cannot create the user
     /// twice: rate limiting, 502/503/504, and transport errors before the request was sent.
-    /// Never true for [`ErrorKind::OutcomeUnknown`].
+    /// Never true for [`ErrorKind::OutcomeUnknown`]. Read from [`Error::disposition`].
     pub fn is_retryable(&self) -> bool {
-        match self.inner.kind {
-            ErrorKind::RateLimited | ErrorKind::Transport => true,
-            ErrorKind::ServerError => matches!(self.inner.status, Some(502..=504)),
-            _ => false,
-        }
+        matches!(
+            self.disposition(),
+            Disposition::SendAgainAfter(_) | Disposition::NothingCreated { retry: true }
+        )
+    }
+
+    /// What this error means for the user it was about: the one decision the facade's own
+    /// retry, [`Error::is_retryable`], `iam import`'s rows and the `iam` exit codes act on.
+    ///
+    /// ```
+    /// use iam_clients::{Disposition, Error, ErrorKind};
+    /// # fn show(e: &Error) -> &'static str {
+    /// match e.disposition() {
+    ///     Disposition::Exists => "the user was there already",
+    ///     Disposition::Refused => "fix the user, then send it again",
+    ///     Disposition::SendAgainAfter(_) => "wait as asked, then send it again",
+    ///     Disposition::NothingCreated { .. } => "nothing was created",
+    ///     Disposition::Unknown => "check whether the user exists before sending again",
+    /// }
+    /// # }
+    /// ```
+    pub fn disposition(&self) -> Disposition {
+        disposition(self.inner.kind, self.inner.status, self.inner.retry_after)
     }
 
     /// The user already exists (409).
@@ -304,6 +371,43 @@ impl std::error::Error for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_each_error_means_for_its_user() {
+        use Disposition as D;
+        use ErrorKind as K;
+        let wait = Some(Duration::from_secs(2));
+        #[rustfmt::skip]
+        let table = [
+            // (kind, status, Retry-After) -> disposition
+            (K::Conflict, Some(409), None, D::Exists),
+            (K::InvalidInput, Some(400), None, D::Refused),
+            (K::InvalidInput, Some(422), None, D::Refused),
+            (K::InvalidInput, None, None, D::Refused),
+            (K::UnsupportedField, None, None, D::Refused),
+            (K::RateLimited, Some(429), wait, D::SendAgainAfter(wait)),
+            (K::RateLimited, Some(429), None, D::SendAgainAfter(None)),
+            (K::ServerError, Some(503), wait, D::SendAgainAfter(wait)),
+            (K::ServerError, Some(503), None, D::SendAgainAfter(None)),
+            (K::ServerError, Some(500), None, D::NothingCreated { retry: false }),
+            (K::ServerError, Some(502), None, D::NothingCreated { retry: true }),
+            (K::ServerError, Some(504), None, D::NothingCreated { retry: true }),
+            (K::Transport, None, None, D::NothingCreated { retry: true }),
+            (K::Config, None, None, D::NothingCreated { retry: false }),
+            (K::Unauthorized, Some(401), None, D::NothingCreated { retry: false }),
+            (K::Forbidden, Some(403), None, D::NothingCreated { retry: false }),
+            (K::NotFound, Some(404), None, D::NothingCreated { retry: false }),
+            (K::UnexpectedAnswer, Some(418), None, D::NothingCreated { retry: false }),
+            (K::OutcomeUnknown, None, None, D::Unknown),
+        ];
+        for (kind, status, after, expected) in table {
+            assert_eq!(
+                disposition(kind, status, after),
+                expected,
+                "{kind} {status:?}"
+            );
+        }
+    }
 
     #[test]
     fn error_is_one_pointer_wide() {

@@ -84,7 +84,7 @@ use std::pin::Pin;
 
 pub use auth::ClientCredentials;
 pub use connection::{Connection, RetryPolicy};
-pub use error::{Error, ErrorKind};
+pub use error::{Disposition, Error, ErrorKind};
 pub use iam_core::{Auth, HttpOptions, SecretString, StaticToken, TokenSource};
 pub use lookup::Lookup;
 pub use section::{Vendor, VendorSection};

@@ -9,7 +9,7 @@ use progenitor_client::ResponseValue;
 use tracing::Instrument;
 
 use crate::connection::Common;
-use crate::{Error, ErrorKind, ProviderKind};
+use crate::{Disposition, Error, ErrorKind, ProviderKind};
 
 /// What a provider's documented error body says, in words.
 pub(crate) trait ErrorBody {
@@ -134,10 +134,10 @@ where
             continue;
         }
         // 429 and 503 say nothing was done: wait as asked, within the policy.
-        let waitable = matches!(error.kind(), ErrorKind::RateLimited)
-            || (error.kind() == ErrorKind::ServerError && error.status() == Some(503));
-        if waitable && retries + 1 < policy.max_attempts {
-            let delay = error.retry_after().unwrap_or(policy.default_delay);
+        if let Disposition::SendAgainAfter(after) = error.disposition()
+            && retries + 1 < policy.max_attempts
+        {
+            let delay = after.unwrap_or(policy.default_delay);
             if delay <= policy.max_delay && started.elapsed() + delay <= policy.max_total {
                 retries += 1;
                 tracing::info!(parent: &span, delay_ms = delay.as_millis() as u64, "waiting, then sending again");
