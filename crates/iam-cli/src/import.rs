@@ -361,9 +361,9 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         exit::UNKNOWN
     } else if args.dry_run && Counts::get(&c.rejected) > 0 {
         exit::USAGE
-    } else if Counts::get(&c.rejected) + Counts::get(&c.failed) + Counts::get(&c.refused) > 0
-        || args.existing == Existing::Fail && Counts::get(&c.exists) > 0
-    {
+    } else if Tally::ALL.into_iter().any(|tally| {
+        tally.fails_run(args.existing == Existing::Fail) && Counts::get(c.tally(tally)) > 0
+    }) {
         exit::REFUSED
     } else {
         exit::OK
@@ -505,11 +505,7 @@ impl RowRun<'_> {
         if !journal {
             return;
         }
-        let listed = matches!(
-            tally,
-            Tally::Rejected | Tally::Refused | Tally::Failed | Tally::Unknown
-        );
-        if listed && !self.listed_before {
+        if tally.listed() && !self.listed_before {
             reject(
                 shared,
                 self.line,
@@ -597,12 +593,7 @@ async fn process(shared: &Shared, row: Row) -> Option<results::Line> {
         line,
         key,
         state: RowState::New,
-        listed_before: earlier.is_some_and(|e| {
-            matches!(
-                e.state,
-                State::Rejected | State::Refused | State::Failed | State::Unknown
-            )
-        }),
+        listed_before: row_state::listed_before(earlier.map(|e| e.state)),
         earlier: earlier.map(|e| (e.id.clone(), e.status)),
         result: None,
     };
@@ -627,24 +618,22 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
     // What an earlier run did with this line (a row rejected as invalid was never sent and may
     // have had no key: it is checked again below).
     if let Some(earlier) = earlier {
-        if earlier.state != State::Rejected && earlier.user != run.key {
-            let why = format!(
-                "line {line} was `{}` when the journal was written and is `{}` now: the file changed; use a new --journal",
-                earlier.user, run.key
-            );
-            shared.stop.store(true, Ordering::Relaxed);
-            shared
-                .journal_error
-                .lock()
-                .expect("lock")
-                .get_or_insert(why);
-            return;
-        }
-        let same_content = earlier.state != State::Refused
-            || earlier.hash.as_deref() == Some(row_state::content_hash(&user).as_str());
-        let event = Event::Journaled {
-            state: earlier.state,
-            same_content,
+        let same_hash = || earlier.hash.as_deref() == Some(row_state::content_hash(&user).as_str());
+        let event = match row_state::resume(earlier.state, &earlier.user, &run.key, same_hash) {
+            Ok(event) => event,
+            Err(was) => {
+                let why = format!(
+                    "line {line} was `{was}` when the journal was written and is `{}` now: the file changed; use a new --journal",
+                    run.key
+                );
+                shared.stop.store(true, Ordering::Relaxed);
+                shared
+                    .journal_error
+                    .lock()
+                    .expect("lock")
+                    .get_or_insert(why);
+                return;
+            }
         };
         if let Act::Finish { .. } = run.step(event, Outcome::default()).await {
             return;
@@ -783,22 +772,14 @@ impl Summary<'_> {
             .iter()
             .map(|(line, user)| json!({"line": line, "user": user}))
             .collect();
-        json!({
+        let mut summary = json!({
             "import": self.target,
             "dry_run": self.dry_run,
             "interrupted": self.interrupted,
             "rows": Counts::get(&c.rows),
-            "created": Counts::get(&c.created),
-            "confirmed_existing": Counts::get(&c.confirmed_existing),
-            "already_done": Counts::get(&c.already_done),
-            "exists": Counts::get(&c.exists),
             "existing": match self.existing { Existing::Fail => "fail", Existing::Skip => "skip" },
-            "refused": Counts::get(&c.refused),
             "rate_limited": self.shared.pace.status().limited,
             "valid": Counts::get(&c.valid),
-            "rejected": Counts::get(&c.rejected),
-            "failed": Counts::get(&c.failed),
-            "unknown": Counts::get(&c.unknown),
             "unknown_rows": unknown,
             "elapsed_seconds": self.elapsed.as_secs_f64(),
             "rows_per_second": self.rate(),
@@ -806,7 +787,12 @@ impl Summary<'_> {
             "rejects": self.rejects.display().to_string(),
             "results": self.results.display().to_string(),
             "journal_error": self.journal_error.as_ref().map(|why| format!("{why}; the import stopped before sending more rows")),
-        })
+        });
+        // Every outcome's count, under the word the results file uses for it.
+        for tally in Tally::ALL {
+            summary[tally.word()] = Counts::get(c.tally(tally)).into();
+        }
+        summary
     }
 
     fn text(&self) -> String {

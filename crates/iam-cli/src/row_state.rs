@@ -134,6 +134,50 @@ pub enum Tally {
 }
 
 impl Tally {
+    /// Every outcome, in the summary's order.
+    pub const ALL: [Tally; 8] = [
+        Tally::Created,
+        Tally::ConfirmedExisting,
+        Tally::AlreadyDone,
+        Tally::Exists,
+        Tally::Refused,
+        Tally::Rejected,
+        Tally::Failed,
+        Tally::Unknown,
+    ];
+
+    /// Whether a row that ends so goes to the rejects file (once: see [`listed_before`]).
+    pub fn listed(self) -> bool {
+        matches!(
+            self,
+            Tally::Rejected | Tally::Refused | Tally::Failed | Tally::Unknown
+        )
+    }
+
+    /// Whether a row that ends so makes the run exit 1 (`existing_fails`: `--existing fail`).
+    /// Unknown rows exit 3 before this is asked.
+    pub fn fails_run(self, existing_fails: bool) -> bool {
+        match self {
+            Tally::Refused | Tally::Rejected | Tally::Failed => true,
+            Tally::Exists => existing_fails,
+            Tally::Created | Tally::ConfirmedExisting | Tally::AlreadyDone | Tally::Unknown => {
+                false
+            }
+        }
+    }
+
+    /// The outcome a journal state records.
+    pub fn of_state(state: State) -> Tally {
+        match state {
+            State::Created => Tally::Created,
+            State::Exists => Tally::Exists,
+            State::Refused => Tally::Refused,
+            State::Rejected => Tally::Rejected,
+            State::Failed => Tally::Failed,
+            State::Sending | State::Unknown => Tally::Unknown,
+        }
+    }
+
     /// The summary's word for it (a count in `--output json`, an outcome in the results file).
     pub fn word(self) -> &'static str {
         match self {
@@ -147,6 +191,32 @@ impl Tally {
             Tally::Unknown => "unknown",
         }
     }
+}
+
+/// Whether an earlier run already listed this line in the rejects file: its last journal state
+/// is one whose outcome is listed ([`Tally::listed`]), so the same rule decides both.
+pub fn listed_before(earlier: Option<State>) -> bool {
+    earlier.is_some_and(|state| Tally::of_state(state).listed())
+}
+
+/// What the journal's last record of a row's line (`state`, its user key `was`) means for the
+/// row as read now (key `key`): the event to start from, or the user the line had when the
+/// file changed under its journal. `same_hash` says whether the row hashes as the record did;
+/// it is asked only for a refused record.
+pub fn resume(
+    state: State,
+    was: &str,
+    key: &str,
+    same_hash: impl FnOnce() -> bool,
+) -> Result<Event, String> {
+    // A rejected row was never sent and may have had no key then: it is checked again.
+    if state != State::Rejected && was != key {
+        return Err(was.to_owned());
+    }
+    Ok(Event::Journaled {
+        state,
+        same_content: state != State::Refused || same_hash(),
+    })
 }
 
 /// Options that change transitions.
@@ -217,6 +287,94 @@ pub fn next(state: RowState, event: Event, policy: Policy) -> Option<(RowState, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_an_earlier_record_means_for_the_row_read_now() {
+        // (state, key then, key now, hashes the same) -> event, or the file changed
+        let cases = [
+            (
+                State::Created,
+                "ada",
+                "ada",
+                false,
+                Ok(journaled(State::Created, true)),
+            ),
+            (
+                State::Refused,
+                "ada",
+                "ada",
+                true,
+                Ok(journaled(State::Refused, true)),
+            ),
+            (
+                State::Refused,
+                "ada",
+                "ada",
+                false,
+                Ok(journaled(State::Refused, false)),
+            ),
+            (
+                State::Unknown,
+                "ada",
+                "ada",
+                false,
+                Ok(journaled(State::Unknown, true)),
+            ),
+            (State::Created, "ada", "bob", true, Err("ada".to_owned())),
+            (State::Unknown, "ada", "bob", true, Err("ada".to_owned())),
+            // Rejected rows were never sent: a changed key is the fix, not a changed file.
+            (
+                State::Rejected,
+                "",
+                "bob",
+                false,
+                Ok(journaled(State::Rejected, true)),
+            ),
+        ];
+        for (i, (state, was, key, same, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(resume(state, was, key, || same), expected, "case {i}");
+        }
+        // The hash is computed only when it matters.
+        let asked = std::cell::Cell::new(false);
+        let _ = resume(State::Created, "a", "a", || {
+            asked.set(true);
+            true
+        });
+        assert!(!asked.get());
+    }
+
+    #[test]
+    fn the_rejects_rule_is_one_rule_for_this_run_and_earlier_ones() {
+        let listed: Vec<&str> = Tally::ALL
+            .into_iter()
+            .filter(|t| t.listed())
+            .map(Tally::word)
+            .collect();
+        assert_eq!(listed, ["refused", "rejected", "failed", "unknown"]);
+        let failing = |existing_fails| -> Vec<&str> {
+            Tally::ALL
+                .into_iter()
+                .filter(|t| t.fails_run(existing_fails))
+                .map(Tally::word)
+                .collect()
+        };
+        assert_eq!(failing(false), ["refused", "rejected", "failed"]);
+        assert_eq!(failing(true), ["exists", "refused", "rejected", "failed"]);
+        // (the earlier record's state) -> listed before
+        let cases = [
+            (None, false),
+            (Some(State::Created), false),
+            (Some(State::Exists), false),
+            (Some(State::Refused), true),
+            (Some(State::Rejected), true),
+            (Some(State::Failed), true),
+            (Some(State::Unknown), true),
+            (Some(State::Sending), true),
+        ];
+        for (state, expected) in cases {
+            assert_eq!(listed_before(state), expected, "{state:?}");
+        }
+    }
     use Act::{Check, Finish, Retry, Wait};
     use RowState as S;
 
