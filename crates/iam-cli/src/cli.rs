@@ -329,7 +329,8 @@ pub struct Import {
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
     /// Where every row's outcome and the provider's id are written, one CSV line per row
-    /// [default: FILE.results.csv, or results.csv for standard input].
+    /// [default: FILE.results.csv; for standard input JOURNAL.results.csv, or
+    /// iam-stdin.results.csv without a journal].
     #[arg(long, value_name = "PATH")]
     pub results: Option<PathBuf>,
     /// On a re-run, list rows whose outcome is unknown instead of sending them again.

@@ -215,13 +215,16 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
             default_beside(&args.file, ".rejects")
         }
     });
-    let results_path = args.results.clone().unwrap_or_else(|| {
-        if from_stdin {
-            PathBuf::from("results.csv")
-        } else {
-            default_beside(&args.file, ".results.csv")
-        }
-    });
+    // Standard input has no file to put it beside: beside the journal, else a name no other
+    // tool writes (the file is replaced at the end of the run).
+    let results_path = args
+        .results
+        .clone()
+        .unwrap_or_else(|| match (from_stdin, &journal_path) {
+            (false, _) => default_beside(&args.file, ".results.csv"),
+            (true, Some(journal)) => default_beside(journal, ".results.csv"),
+            (true, None) => PathBuf::from("iam-stdin.results.csv"),
+        });
     let results = Results::create(&results_path).map_err(Failure::usage)?;
     let (previous, journal) = match (&journal_path, args.dry_run) {
         (Some(path), false) => (

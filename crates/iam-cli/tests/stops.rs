@@ -58,7 +58,7 @@ fn standard_input_needs_a_journal_or_no_journal() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(sim.sandbox.requests(Route::Nexway), 3);
 
-    // With a journal, a second run sends nothing again.
+    // With a journal, a second run sends nothing again; the results go beside the journal.
     let journal = sim.path("stdin.journal");
     let journal = journal.to_str().unwrap();
     let rest = [
@@ -68,8 +68,6 @@ fn standard_input_needs_a_journal_or_no_journal() {
         journal,
         "--rejects",
         rejects,
-        "--results",
-        results,
         "-",
     ];
     let fresh = rows("other", 4, true, "otherlast");
@@ -77,6 +75,15 @@ fn standard_input_needs_a_journal_or_no_journal() {
     assert_eq!(sim.sandbox.requests(Route::Nexway), 8);
     assert_eq!(import(&sim, &rest, &fresh).status.code(), Some(0));
     assert_eq!(sim.sandbox.requests(Route::Nexway), 8, "nothing sent twice");
+    let beside = read(&sim.path("stdin.journal.results.csv"));
+    assert_eq!(
+        beside
+            .lines()
+            .filter(|l| l.contains(",already_done,"))
+            .count(),
+        5,
+        "{beside}"
+    );
 }
 
 /// A CSV of `n` rows `{prefix}{i}`, valid or with an email the provider cannot take, then
