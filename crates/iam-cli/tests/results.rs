@@ -297,3 +297,111 @@ fn rows_cut_off_mid_request_are_confirmed_with_their_id_on_the_resume() {
         "nobody twice"
     );
 }
+
+/// The scenario: new users, users that exist, a row the provider refuses, and a run
+/// killed with SIGKILL mid-import, then resumed: every row of the results file has its outcome
+/// and, where the user exists, the id the simulator holds; nobody is created twice.
+#[test]
+fn a_mixed_import_killed_and_resumed_ends_with_every_id() {
+    use iam_sandbox::{Fault, Route};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let sim = Sim::start("results-killed");
+    let existing = ["m003", "m010", "m150"];
+    let before = sim.write("before.jsonl", &existing.map(entrust_row).concat());
+    assert_eq!(
+        import_entrust(&sim, before.to_str().unwrap(), &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    let names: Vec<String> = (0..200).map(|i| format!("m{i:03}")).collect();
+    let file = sim.write(
+        "users.jsonl",
+        &names.iter().map(|n| entrust_row(n)).collect::<String>(),
+    );
+    let path = file.to_str().unwrap().to_owned();
+    // The first request is refused (400): its row is `refused`, final for its content.
+    sim.sandbox
+        .set_fault(Route::Entrust, Fault::status(400).times(1));
+
+    let mut args = vec!["import".to_owned()];
+    args.extend(sim.target("entrust"));
+    args.extend(["--concurrency".to_owned(), "1".to_owned(), path.clone()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = with_token(iam(&args))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = sim.path("users.jsonl.journal");
+    let started = Instant::now();
+    while !read(&journal).contains("\"refused\"") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the import did not start"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Then slow enough to be killed part-way.
+    sim.sandbox.set_fault(Route::Entrust, Fault::latency(5));
+    while read(&journal).matches("\"created\"").count() < 40 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the import did not progress"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    sim.sandbox.clear_faults();
+
+    let out = import_entrust(&sim, &path, &["--output", "json"]);
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Exists rows (with --existing fail) and the refused one: exit 1.
+    assert_eq!(out.status.code(), Some(1), "{summary}");
+    let held = entrust_ids(&sim);
+    assert_eq!(
+        held.len(),
+        199,
+        "everyone once, but the refused row: {summary}"
+    );
+    let results = read(&sim.path("users.jsonl.results.csv"));
+    let rows: Vec<Vec<&str>> = results
+        .lines()
+        .skip(1)
+        .map(|l| l.splitn(6, ',').collect())
+        .collect();
+    assert_eq!(rows.len(), 200, "{results}");
+    let mut seen = std::collections::BTreeMap::new();
+    for (row, name) in rows.iter().zip(&names) {
+        assert_eq!(row[1], name.as_str(), "input order: {row:?}");
+        *seen.entry(row[2]).or_insert(0) += 1;
+        if row[2] == "refused" {
+            assert!(row[3].is_empty(), "{row:?}");
+            assert_eq!(row[4], "400", "{row:?}");
+        } else {
+            assert_eq!(row[3], held[name.as_str()], "the simulator's id: {row:?}");
+        }
+        if existing.contains(&name.as_str()) {
+            assert_eq!(row[2], "exists", "{row:?}");
+        }
+    }
+    assert_eq!(seen.get("refused"), Some(&1), "{seen:?}");
+    assert_eq!(seen.get("exists"), Some(&3), "{seen:?}");
+    assert_eq!(
+        seen.get("exists").copied().unwrap_or(0)
+            + seen.get("already_done").copied().unwrap_or(0)
+            + seen.get("created").copied().unwrap_or(0)
+            + seen.get("confirmed_existing").copied().unwrap_or(0),
+        199,
+        "{seen:?}"
+    );
+    assert!(
+        seen.get("already_done").copied().unwrap_or(0) >= 40,
+        "{seen:?}"
+    );
+    // m150 comes after the kill: this run met it, 409, looked up.
+    let m150 = &rows[150];
+    assert_eq!(&m150[2..5], ["exists", &held["m150"], "409"], "{m150:?}");
+}
