@@ -225,7 +225,6 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
             (true, Some(journal)) => default_beside(journal, ".results.csv"),
             (true, None) => PathBuf::from("iam-stdin.results.csv"),
         });
-    let results = Results::create(&results_path).map_err(Failure::usage)?;
     let (previous, journal) = match (&journal_path, args.dry_run) {
         (Some(path), false) => (
             journal::read(path, &built.target, &built.description)?,
@@ -235,6 +234,8 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     };
     let concurrency = usize::from(args.concurrency);
     let mut rows = spawn_reader(&args, format, concurrency * 4)?;
+    // Last of the checks before anything is sent, so a refused start leaves no partial file.
+    let results = Results::create(&results_path).map_err(Failure::usage)?;
     let description = format!("{} into {}", args.file.display(), built.description);
     let shared = Arc::new(Shared {
         provider: built.provider,

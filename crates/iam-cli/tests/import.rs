@@ -264,6 +264,9 @@ fn input_errors_exit_2_before_sending() {
         text(&out.stderr)
     );
     assert_eq!(sim.sandbox.requests(Route::Nexway), 0);
+    for left in ["users.csv.results.csv", "users.csv.results.csv.partial"] {
+        assert!(!sim.path(left).exists(), "a refused start leaves no {left}");
+    }
     // A journal of format 1 (the target as a sentence) for this very target is still read.
     std::fs::write(
         sim.path("users.csv.journal"),

@@ -34,7 +34,13 @@ fn standard_input_needs_a_journal_or_no_journal() {
     assert_eq!(sim.sandbox.requests(Route::Nexway), 0, "nothing was sent");
 
     // A dry run sends nothing: no journal needed.
-    let out = import(&sim, &["--format", "csv", "--dry-run", "-"], &csv);
+    let dry = sim.path("dry.results.csv");
+    let dry = dry.to_str().unwrap();
+    let out = import(
+        &sim,
+        &["--format", "csv", "--dry-run", "--results", dry, "-"],
+        &csv,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     // Said explicitly, the rows go.
@@ -166,6 +172,8 @@ fn mid_shift_says_its_tenant_is_not_replaced_by_a_base_url() {
             "--format",
             "csv",
             "--dry-run",
+            "--results",
+            "/nonexistent-dir/never-written.csv",
             "-",
         ]),
         "username,email\nada,ada@example.com\n",
