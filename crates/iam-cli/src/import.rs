@@ -54,21 +54,13 @@ impl Counts {
         }
     }
 
+    /// Rows that ended: every outcome of the table, and the rows a dry run found valid.
     fn done(&self) -> u64 {
-        [
-            &self.created,
-            &self.confirmed_existing,
-            &self.already_done,
-            &self.exists,
-            &self.refused,
-            &self.valid,
-            &self.rejected,
-            &self.failed,
-            &self.unknown,
-        ]
-        .iter()
-        .map(|c| Self::get(c))
-        .sum()
+        Tally::ALL
+            .into_iter()
+            .map(|tally| Self::get(self.tally(tally)))
+            .sum::<u64>()
+            + Self::get(&self.valid)
     }
 }
 
