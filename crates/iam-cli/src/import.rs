@@ -814,43 +814,14 @@ impl Summary<'_> {
         };
         if self.dry_run {
             line("valid", Counts::get(&c.valid), "");
-        } else {
-            line("created", Counts::get(&c.created), "");
         }
-        line(
-            "confirmed existing",
-            Counts::get(&c.confirmed_existing),
-            "   (outcome was unknown; the provider says they exist)",
-        );
-        line(
-            "already done",
-            Counts::get(&c.already_done),
-            "   (by an earlier run, per the journal)",
-        );
-        let exists_note = match self.existing {
-            Existing::Skip => "   (the provider had them already; --existing skip: done)",
-            Existing::Fail => {
-                "   (the provider had them already; never re-sent; --existing skip counts them as done)"
+        for tally in Tally::ALL {
+            if tally == Tally::Created && self.dry_run {
+                continue;
             }
-        };
-        line("exists", Counts::get(&c.exists), exists_note);
-        let rejects_note = format!("   (see {})", self.rejects.display());
-        line(
-            "refused",
-            Counts::get(&c.refused),
-            &format!("{rejects_note}; sent again only once the row changes"),
-        );
-        line("rejected", Counts::get(&c.rejected), &rejects_note);
-        line(
-            "failed",
-            Counts::get(&c.failed),
-            "   (nothing created; a re-run sends them again)",
-        );
-        line(
-            "outcome unknown",
-            Counts::get(&c.unknown),
-            "   (may exist; a re-run sends them again and counts a 409 as created)",
-        );
+            let note = note(tally, self.existing, self.rejects);
+            line(tally.label(), Counts::get(c.tally(tally)), &note);
+        }
         for (line_no, user) in c.unknown_rows.lock().expect("lock").iter().take(20) {
             out.push_str(&format!("    line {line_no}: {user}\n"));
         }
@@ -868,6 +839,31 @@ impl Summary<'_> {
             self.results.display()
         ));
         out
+    }
+}
+
+/// What the text summary says beside an outcome's count.
+fn note(tally: Tally, existing: Existing, rejects: &Path) -> String {
+    let rejects = format!("   (see {})", rejects.display());
+    match tally {
+        Tally::Created => String::new(),
+        Tally::ConfirmedExisting => {
+            "   (outcome was unknown; the provider says they exist)".to_owned()
+        }
+        Tally::AlreadyDone => "   (by an earlier run, per the journal)".to_owned(),
+        Tally::Exists => match existing {
+            Existing::Skip => "   (the provider had them already; --existing skip: done)",
+            Existing::Fail => {
+                "   (the provider had them already; never re-sent; --existing skip counts them as done)"
+            }
+        }
+        .to_owned(),
+        Tally::Refused => format!("{rejects}; sent again only once the row changes"),
+        Tally::Rejected => rejects,
+        Tally::Failed => "   (nothing created; a re-run sends them again)".to_owned(),
+        Tally::Unknown => {
+            "   (may exist; a re-run sends them again and counts a 409 as created)".to_owned()
+        }
     }
 }
 

@@ -178,6 +178,20 @@ impl Tally {
         }
     }
 
+    /// Its label in the text summary.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tally::Created => "created",
+            Tally::ConfirmedExisting => "confirmed existing",
+            Tally::AlreadyDone => "already done",
+            Tally::Exists => "exists",
+            Tally::Refused => "refused",
+            Tally::Rejected => "rejected",
+            Tally::Failed => "failed",
+            Tally::Unknown => "outcome unknown",
+        }
+    }
+
     /// The summary's word for it (a count in `--output json`, an outcome in the results file).
     pub fn word(self) -> &'static str {
         match self {
