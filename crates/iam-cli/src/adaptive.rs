@@ -93,6 +93,7 @@ pub fn decide(
     current: f64,
     delivered: f64,
     pause: Duration,
+    probing: bool,
 ) -> Next {
     if let Some(limit) = published {
         return Next::Hold {
@@ -119,6 +120,11 @@ pub fn decide(
         },
         Some((lo, _)) => Next::Probe {
             from: lo.max(delivered).max(MIN_RATE),
+        },
+        // Nothing to replay (too few answers since the pause: a 503 or a lone 429 right after
+        // it) while ramping: nothing was learnt, so go on ramping from here, more slowly.
+        None if probing => Next::Probe {
+            from: current.max(delivered).max(MIN_RATE),
         },
         None => Next::Hold {
             limit: (current * 0.9).max(delivered).max(MIN_RATE),
@@ -190,7 +196,8 @@ fn smallest_rate(admits: impl Fn(f64) -> bool) -> Option<f64> {
 /// the last of them refused: the smallest rate admitting every success, and the smallest that
 /// would have admitted the refused one too.
 pub fn replay_bounds(burst: f64, from: Instant, sends: &[(Instant, bool)]) -> Option<(f64, f64)> {
-    if sends.last().is_none_or(|&(_, ok)| ok) {
+    // Fewer than two answers admitted bound nothing (any rate admits one request).
+    if sends.last().is_none_or(|&(_, ok)| ok) || sends.iter().filter(|&&(_, ok)| ok).count() < 2 {
         return None;
     }
     let lo = smallest_rate(|rate| bucket_admits(rate, burst, from, sends, false))?;
@@ -383,7 +390,15 @@ impl Adaptive {
                     .collect();
                 let bounds = replay_bounds(self.burst.unwrap_or(1.0), from, &replayed);
                 let current = self.rate(sent).unwrap_or(MIN_RATE);
-                match decide(published, bounds, current, self.delivered(now), pause) {
+                let probing = matches!(self.mode, Mode::Probe { .. });
+                match decide(
+                    published,
+                    bounds,
+                    current,
+                    self.delivered(now),
+                    pause,
+                    probing,
+                ) {
                     Next::Hold { limit, tight } => self.hold(limit, tight, resume, pause),
                     Next::Probe { from } => {
                         let doubling = match self.mode {
@@ -577,11 +592,61 @@ mod tests {
             cases.into_iter().enumerate()
         {
             assert_eq!(
-                decide(published, bounds, current, delivered, pause),
+                decide(published, bounds, current, delivered, pause, false),
                 expected,
                 "case {i}"
             );
         }
+        // Nothing to replay while ramping: ramp on from the rate of the moment; bounds or a
+        // published limit decide as above.
+        assert_eq!(
+            decide(None, None, 20.0, 3.0, one, true),
+            Next::Probe { from: 20.0 }
+        );
+        assert_eq!(
+            decide(None, Some((19.8, 20.2)), 25.0, 12.0, one, true),
+            Next::Hold {
+                limit: 20.2,
+                tight: true
+            }
+        );
+        assert_eq!(
+            decide(Some(7.0), None, 25.0, 12.0, one, true),
+            Next::Hold {
+                limit: 7.0,
+                tight: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_lone_refusal_right_after_a_pause_does_not_become_the_limit() {
+        // A provider answering a few 503s with Retry-After: 1 (a fault, not a rate limit): the
+        // first window, 3 of 8 refused; then the first request after the pause is refused too.
+        // Nothing bounds a rate there, so the ramp goes on (it once held at 0.5/s).
+        let t0 = Instant::now();
+        let mut c = Adaptive::new(t0);
+        for i in 0..8 {
+            c.sent(t0 + s(0.0001 * f64::from(i)));
+        }
+        for i in 0..5 {
+            c.answered(t0 + s(0.0001 * f64::from(i)));
+        }
+        for i in 5..8 {
+            c.limited(
+                t0 + s(0.0001 * f64::from(i)),
+                Some(s(1.0)),
+                None,
+                t0 + s(0.002),
+                0.5,
+            );
+        }
+        let after = t0 + s(1.003);
+        c.sent(after);
+        c.limited(after, Some(s(1.0)), None, after + s(0.001), 0.5);
+        assert!(matches!(c.mode, Mode::Probe { .. }), "{:?}", c.mode);
+        let rate = c.rate(after + s(2.5)).unwrap();
+        assert!(rate > 5.0, "the ramp goes on: {rate}/s");
     }
 
     #[test]

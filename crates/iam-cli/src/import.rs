@@ -631,8 +631,10 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
                 return;
             }
         };
-        if let Act::Finish { .. } = run.step(event, Outcome::default()).await {
-            return;
+        match run.step(event, Outcome::default()).await {
+            Act::Finish { .. } => return,
+            Act::Check => {} // checked and sent below
+            act => unreachable!("iam import: {act:?} after a journal record (a bug)"),
         }
     }
     if let Err(e) = shared.provider.validate(&user) {
@@ -666,7 +668,8 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
     {
         return;
     }
-    run.step(Event::Sent, Outcome::default()).await;
+    let act = run.step(Event::Sent, Outcome::default()).await;
+    debug_assert_eq!(act, Act::Wait, "the request goes out now");
     loop {
         let Some(slot) = shared.pace.acquire().await else {
             let reason = format!("line {line}: not sent: interrupted while the import waited");
@@ -735,7 +738,8 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
                 return;
             }
             Act::Retry => continue,
-            _ => return,
+            Act::Finish { .. } => return,
+            act => unreachable!("iam import: {act:?} after an answer (a bug)"),
         }
     }
 }
