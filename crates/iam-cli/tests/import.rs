@@ -861,47 +861,32 @@ fn a_fixed_rate_under_the_limit_meets_no_429() {
     );
 }
 
-/// A 503 with Retry-After pauses the import like a 429: the rows are sent again, none failed.
+/// A 503, with Retry-After or without, means what the facade says (nothing done; send again
+/// after a wait): the import pauses as for a 429 and sends the rows again, none failed.
 #[test]
-fn a_503_with_retry_after_pauses_and_the_rows_go_again() {
-    let sim = Sim::start("503");
-    let file = sim.write("users.csv", &nexway_csv(20));
-    sim.sandbox
-        .set_fault(Route::Nexway, Fault::status(503).retry_after(1).times(3));
-    let out = import(&sim, "nexway", &file, &["--output", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let s = summary(&out);
-    assert_eq!(
+fn a_503_pauses_and_the_rows_go_again() {
+    for (name, fault) in [
         (
-            s["created"].as_u64(),
-            s["failed"].as_u64(),
-            s["rate_limited"].as_u64()
+            "503-retry-after",
+            Fault::status(503).retry_after(1).times(3),
         ),
-        (Some(20), Some(0), Some(3)),
-        "{s}"
-    );
-    assert_eq!(sim.sandbox.requests(Route::Nexway), 23);
-}
-
-/// A 503 without Retry-After means what the facade says it means (nothing done; send again
-/// after a wait): the import backs off and sends the rows again, as the facade's own retry does.
-#[test]
-fn a_503_without_retry_after_backs_off_and_the_rows_go_again() {
-    let sim = Sim::start("503-bare");
-    let file = sim.write("users.csv", &nexway_csv(20));
-    sim.sandbox
-        .set_fault(Route::Nexway, Fault::status(503).times(3));
-    let out = import(&sim, "nexway", &file, &["--output", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let s = summary(&out);
-    assert_eq!(
-        (
-            s["created"].as_u64(),
-            s["failed"].as_u64(),
-            s["rate_limited"].as_u64()
-        ),
-        (Some(20), Some(0), Some(3)),
-        "{s}"
-    );
-    assert_eq!(sim.sandbox.requests(Route::Nexway), 23);
+        ("503-bare", Fault::status(503).times(3)),
+    ] {
+        let sim = Sim::start(name);
+        let file = sim.write("users.csv", &nexway_csv(20));
+        sim.sandbox.set_fault(Route::Nexway, fault);
+        let out = import(&sim, "nexway", &file, &["--output", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        let s = summary(&out);
+        assert_eq!(
+            (
+                s["created"].as_u64(),
+                s["failed"].as_u64(),
+                s["rate_limited"].as_u64()
+            ),
+            (Some(20), Some(0), Some(3)),
+            "{name}: {s}"
+        );
+        assert_eq!(sim.sandbox.requests(Route::Nexway), 23, "{name}");
+    }
 }

@@ -9,27 +9,44 @@ use std::collections::HashMap;
 use common::{Sim, iam, read, run, text, with_token};
 use iam_sandbox::Provider;
 
-fn import(sim: &Sim, file: &str, extra: &[&str]) -> std::process::Output {
+/// `iam import` of `file` into the simulator's `provider`.
+fn import_to(sim: &Sim, provider: &str, file: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["import".to_owned()];
-    args.extend(sim.target("nexway"));
+    args.extend(sim.target(provider));
     args.push(file.to_owned());
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run(with_token(iam(&args)), "")
 }
 
-/// The simulator's Nexway users: username -> id.
-fn ids(sim: &Sim) -> HashMap<String, String> {
+fn import(sim: &Sim, file: &str, extra: &[&str]) -> std::process::Output {
+    import_to(sim, "nexway", file, extra)
+}
+
+fn import_entrust(sim: &Sim, file: &str, extra: &[&str]) -> std::process::Output {
+    import_to(sim, "entrust", file, extra)
+}
+
+/// The users the simulator holds for `provider`: their `key` (the vendor's own) -> id.
+fn held(sim: &Sim, provider: Provider, key: &str) -> HashMap<String, String> {
     sim.sandbox
-        .users(Provider::Nexway, "default")
+        .users(provider, "default")
         .into_iter()
         .map(|u| {
             (
-                u["userName"].as_str().unwrap().to_owned(),
+                u[key].as_str().unwrap().to_owned(),
                 u["id"].as_str().unwrap().to_owned(),
             )
         })
         .collect()
+}
+
+fn ids(sim: &Sim) -> HashMap<String, String> {
+    held(sim, Provider::Nexway, "userName")
+}
+
+fn entrust_ids(sim: &Sim) -> HashMap<String, String> {
+    held(sim, Provider::Entrust, "userId")
 }
 
 fn csv(rows: &[&str]) -> String {
@@ -139,29 +156,6 @@ fn entrust_row(name: &str) -> String {
     format!(
         "{{\"username\": \"{name}\", \"email\": \"{name}@example.com\", \"first_name\": \"F\", \"last_name\": \"L\"}}\n"
     )
-}
-
-fn import_entrust(sim: &Sim, file: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["import".to_owned()];
-    args.extend(sim.target("entrust"));
-    args.push(file.to_owned());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(with_token(iam(&args)), "")
-}
-
-/// The simulator's Entrust users: userId -> id.
-fn entrust_ids(sim: &Sim) -> HashMap<String, String> {
-    sim.sandbox
-        .users(Provider::Entrust, "default")
-        .into_iter()
-        .map(|u| {
-            (
-                u["userId"].as_str().unwrap().to_owned(),
-                u["id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[test]
