@@ -68,6 +68,23 @@ async fn entrust(State(sandbox): State<Sandbox>, request: Request) -> Response {
 /// Entrust's lookup of a user by user ID (`user_by_userid` in the spec).
 const ENTRUST_LOOKUP: &str = "/api/web/v3/users/userid";
 
+/// The request's body, at most `BODY_LIMIT` bytes; else the provider's 400 with `code`.
+async fn read_body(
+    provider: Provider,
+    body: axum::body::Body,
+    code: &str,
+) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        let message = format!("the body is unreadable or over {BODY_LIMIT} bytes");
+        refusal(Refusal::new(
+            provider,
+            StatusCode::BAD_REQUEST,
+            code,
+            &message,
+        ))
+    })
+}
+
 /// A lookup: auth, body, spec check, answer from the users held. It is not one of the create
 /// routes ([`Route`]): no fault, rate limit or answer variation applies to it, and it creates
 /// nothing.
@@ -78,17 +95,9 @@ async fn entrust_lookup(State(sandbox): State<Sandbox>, request: Request) -> Res
     if !sandbox.authorized(provider, &parts.headers) {
         return refusal(Refusal::unauthorized(provider));
     }
-    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+    let body = match read_body(provider, body, "INVALID_REQUEST").await {
         Ok(body) => body,
-        Err(_) => {
-            let message = format!("the body is unreadable or over {BODY_LIMIT} bytes");
-            return refusal(Refusal::new(
-                provider,
-                StatusCode::BAD_REQUEST,
-                "INVALID_REQUEST",
-                &message,
-            ));
-        }
+        Err(refused) => return refused,
     };
     match crate::lookup::entrust(&sandbox, &tenant, &body) {
         Ok(found) => json_response(found.status, found.body.to_string().into_bytes()),
@@ -161,17 +170,9 @@ async fn handle_create(
     if !sandbox.authorized(provider, &parts.headers) {
         return refusal(Refusal::unauthorized(provider));
     }
-    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+    let body = match read_body(provider, body, "BAD_REQUEST").await {
         Ok(body) => body,
-        Err(_) => {
-            let message = format!("the body is unreadable or over {BODY_LIMIT} bytes");
-            return refusal(Refusal::new(
-                provider,
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &message,
-            ));
-        }
+        Err(refused) => return refused,
     };
     let created = match provider {
         Provider::Entrust => create::entrust(sandbox, &tenant, &body),
