@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Sim, iam, nexway_csv, read, run, text, with_token};
+use common::{Sim, created_records, iam, nexway_csv, read, run, text, with_token};
 use iam_sandbox::{Fault, Provider, Route};
 use serde_json::Value;
 
@@ -39,10 +39,7 @@ impl Lcg {
 }
 
 fn created_in_journal(path: &std::path::Path) -> usize {
-    read(path)
-        .lines()
-        .filter(|l| l.contains("\"created\""))
-        .count()
+    created_records(&read(path))
 }
 
 #[test]

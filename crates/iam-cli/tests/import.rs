@@ -5,7 +5,10 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{CLIENT_SECRET, Sim, TOKEN, iam, nexway_csv, read, run, text, with_token};
+use common::{
+    CLIENT_SECRET, Sim, TOKEN, created_records, iam, nexway_csv, read, run, text, wait_for_journal,
+    with_token,
+};
 use iam_sandbox::{Action, Fault, Provider, Route};
 use serde_json::Value;
 
@@ -371,19 +374,9 @@ fn killed_with_sigkill_then_resumed() {
         .spawn()
         .unwrap();
     let journal = sim.path("users.csv.journal");
-    let started = Instant::now();
-    while read(&journal)
-        .lines()
-        .filter(|l| l.contains("\"created\""))
-        .count()
-        < 100
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the import did not progress"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_journal(&journal, "the import progressed", |j| {
+        created_records(j) >= 100
+    });
     std::process::Command::new("kill")
         .args(["-9", &child.id().to_string()])
         .status()
@@ -443,19 +436,9 @@ fn ctrl_c_finishes_in_flight_requests_records_them_and_exits_130() {
         .spawn()
         .unwrap();
     let journal = sim.path("users.csv.journal");
-    let started = Instant::now();
-    while read(&journal)
-        .lines()
-        .filter(|l| l.contains("\"created\""))
-        .count()
-        < 20
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the import did not progress"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_journal(&journal, "the import progressed", |j| {
+        created_records(j) >= 20
+    });
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Sim, iam, read, run, text, with_token};
+use common::{Sim, created_records, iam, read, run, text, wait_for_journal, with_token};
 use iam_sandbox::Provider;
 
 /// `iam import` of `file` into the simulator's `provider`.
@@ -47,6 +47,15 @@ fn ids(sim: &Sim) -> HashMap<String, String> {
 
 fn entrust_ids(sim: &Sim) -> HashMap<String, String> {
     held(sim, Provider::Entrust, "userId")
+}
+
+/// The results file's rows (after its header), each split into its six fields.
+fn fields(results: &str) -> Vec<Vec<&str>> {
+    results
+        .lines()
+        .skip(1)
+        .map(|l| l.splitn(6, ',').collect())
+        .collect()
 }
 
 fn csv(rows: &[&str]) -> String {
@@ -186,11 +195,7 @@ fn users_that_exist_come_back_with_the_id_the_provider_holds() {
     let held = entrust_ids(&sim);
     assert_eq!(held.len(), 8);
     let results = read(&sim.path("users.jsonl.results.csv"));
-    let rows: Vec<Vec<&str>> = results
-        .lines()
-        .skip(1)
-        .map(|l| l.splitn(6, ',').collect())
-        .collect();
+    let rows = fields(&results);
     assert_eq!(rows.len(), 9, "{results}");
     for (row, name) in rows.iter().zip(&names) {
         let existed = ["e01", "e03", "e05"].contains(&name.as_str());
@@ -299,7 +304,6 @@ fn rows_cut_off_mid_request_are_confirmed_with_their_id_on_the_resume() {
 fn a_mixed_import_killed_and_resumed_ends_with_every_id() {
     use iam_sandbox::{Fault, Route};
     use std::process::Stdio;
-    use std::time::{Duration, Instant};
     let sim = Sim::start("results-killed");
     // Not among the first rows: the refused request is one of those (rows go out in any order).
     let existing = ["m020", "m030", "m150"];
@@ -330,23 +334,14 @@ fn a_mixed_import_killed_and_resumed_ends_with_every_id() {
         .spawn()
         .unwrap();
     let journal = sim.path("users.jsonl.journal");
-    let started = Instant::now();
-    while !read(&journal).contains("\"refused\"") {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the import did not start"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_journal(&journal, "the first row was refused", |j| {
+        j.contains("\"refused\"")
+    });
     // Then slow enough to be killed part-way.
     sim.sandbox.set_fault(Route::Entrust, Fault::latency(5));
-    while read(&journal).matches("\"created\"").count() < 40 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the import did not progress"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_for_journal(&journal, "40 rows were created", |j| {
+        created_records(j) >= 40
+    });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     sim.sandbox.clear_faults();
@@ -362,11 +357,7 @@ fn a_mixed_import_killed_and_resumed_ends_with_every_id() {
         "everyone once, but the refused row: {summary}"
     );
     let results = read(&sim.path("users.jsonl.results.csv"));
-    let rows: Vec<Vec<&str>> = results
-        .lines()
-        .skip(1)
-        .map(|l| l.splitn(6, ',').collect())
-        .collect();
+    let rows = fields(&results);
     assert_eq!(rows.len(), 200, "{results}");
     let mut seen = std::collections::BTreeMap::new();
     for (row, name) in rows.iter().zip(&names) {

@@ -139,6 +139,24 @@ pub fn run(mut command: Command, stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Waits until the journal at `path` satisfies `done`, polling every millisecond; fails the test
+/// after 30 s, saying `what` did not happen.
+pub fn wait_for_journal(path: &Path, what: &str, done: impl Fn(&str) -> bool) {
+    let started = std::time::Instant::now();
+    while !done(&read(path)) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{what} within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// How many rows the journal text records as created.
+pub fn created_records(journal: &str) -> usize {
+    journal.matches("\"state\":\"created\"").count()
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
