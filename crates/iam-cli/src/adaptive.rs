@@ -48,6 +48,8 @@ const CUBIC: f64 = 0.0002;
 const PROBE_COST: f64 = 30.0;
 /// How much slower the probing gets each time the same limit is found again.
 const CONFIDENCE: f64 = 16.0;
+/// The slowest ramp (its doubling time) after refusals while ramping: at 5/s, 5% a request.
+const MAX_DOUBLING: Duration = Duration::from_millis(2800);
 /// Sends remembered for the replay (and for the delivered rate of the last 10 s).
 const REMEMBERED: usize = 8192;
 
@@ -118,15 +120,24 @@ pub fn decide(
                 .max(MIN_RATE),
             tight: hi <= lo * 1.03,
         },
-        Some((lo, _)) => Next::Probe {
-            from: lo.max(delivered).max(MIN_RATE),
+        // Too coarse (the ramp stepped over the limit): ramp again, more slowly, from what is
+        // known to pass.
+        Some((lo, hi)) if lo > 0.0 => Next::Probe {
+            from: lo.max(delivered).min(0.9 * hi).max(MIN_RATE),
         },
-        // Nothing to replay (too few answers since the pause: a 503 or a lone 429 right after
-        // it) while ramping: nothing was learnt, so go on ramping from here, more slowly.
+        // Only an upper bound (one success since the pause, then the refusal) while ramping:
+        // ramp again from 10% under it, never from the rate refused (ramping on from there held
+        // above a burst-1 bucket's rate for ever, a request a pause).
+        Some((_, hi)) if probing => Next::Probe {
+            from: (0.9 * hi).max(MIN_RATE),
+        },
+        // No success since the pause (a 503, or a pause too short for the bucket to fill) while
+        // ramping: nothing was learnt, so go on ramping from here, more slowly.
         None if probing => Next::Probe {
             from: current.max(delivered).max(MIN_RATE),
         },
-        None => Next::Hold {
+        // Holding, with no lower bound: 10% under the rate refused, or what was delivered.
+        Some(_) | None => Next::Hold {
             limit: (current * 0.9).max(delivered).max(MIN_RATE),
             tight: false,
         },
@@ -193,14 +204,22 @@ fn smallest_rate(admits: impl Fn(f64) -> bool) -> Option<f64> {
 }
 
 /// Bounds on a token bucket's rate from the requests sent since it was last full (`from`),
-/// the last of them refused: the smallest rate admitting every success, and the smallest that
-/// would have admitted the refused one too.
+/// the last of them refused: the smallest rate admitting every success (0 when there was only
+/// one), and the smallest that would have admitted the refused one too; `None` when nothing
+/// was admitted.
 pub fn replay_bounds(burst: f64, from: Instant, sends: &[(Instant, bool)]) -> Option<(f64, f64)> {
-    // Fewer than two answers admitted bound nothing (any rate admits one request).
-    if sends.last().is_none_or(|&(_, ok)| ok) || sends.iter().filter(|&&(_, ok)| ok).count() < 2 {
+    // No success since the bucket was full: not the bucket's refusal (a fault, or a pause too
+    // short for it to fill), so nothing is bounded.
+    let admitted = sends.iter().filter(|&&(_, ok)| ok).count();
+    if sends.last().is_none_or(|&(_, ok)| ok) || admitted == 0 {
         return None;
     }
-    let lo = smallest_rate(|rate| bucket_admits(rate, burst, from, sends, false))?;
+    // One success bounds nothing from below (any rate admits one request): 0.
+    let lo = if admitted < 2 {
+        0.0
+    } else {
+        smallest_rate(|rate| bucket_admits(rate, burst, from, sends, false))?
+    };
     let hi = smallest_rate(|rate| bucket_admits(rate, burst, from, sends, true))?;
     Some((lo, hi.max(lo)))
 }
@@ -402,7 +421,7 @@ impl Adaptive {
                     Next::Hold { limit, tight } => self.hold(limit, tight, resume, pause),
                     Next::Probe { from } => {
                         let doubling = match self.mode {
-                            Mode::Probe { doubling, .. } => doubling * 2,
+                            Mode::Probe { doubling, .. } => (doubling * 2).min(MAX_DOUBLING),
                             _ => Duration::from_secs(1),
                         };
                         self.mode = Mode::Probe {
@@ -609,6 +628,29 @@ mod tests {
                 limit: 20.2,
                 tight: true
             }
+        );
+        // One success since the pause, then the refusal: only the upper bound is known. While
+        // ramping, ramp again from 10% under it (never from the rate refused); holding, hold
+        // 10% under the rate refused.
+        assert_eq!(
+            decide(None, Some((0.0, 5.77)), 5.77, 0.85, one, true),
+            Next::Probe { from: 0.9 * 5.77 }
+        );
+        assert_eq!(
+            decide(None, Some((0.0, 5.77)), 5.77, 5.5, one, true),
+            Next::Probe { from: 0.9 * 5.77 }
+        );
+        assert_eq!(
+            decide(None, Some((0.0, 5.77)), 5.77, 0.85, one, false),
+            Next::Hold {
+                limit: 0.9 * 5.77,
+                tight: false
+            }
+        );
+        // Too coarse while ramping: from the lower bound, and below the rate refused.
+        assert_eq!(
+            decide(None, Some((5.0, 10.0)), 12.0, 9.5, one, true),
+            Next::Probe { from: 9.0 }
         );
         assert_eq!(
             decide(Some(7.0), None, 25.0, 12.0, one, true),
@@ -912,6 +954,31 @@ mod tests {
                     if !(bar..=1.25).contains(&share) || refused >= 0.05 {
                         failures.push(format!(
                             "{what} at {limit}/s: {share:.2}, {:.1}%",
+                            100.0 * refused
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    #[test]
+    fn no_rate_of_a_small_burst_gets_the_ramp_stuck() {
+        // Every rate from 2/s to 120/s, bursts 1 and 2: the 429s once left the ramp at a rate
+        // just above a burst-1 bucket's (each 1 s pause let one request through, then ramped on
+        // from the rate refused), until its doubling time overflowed (a panic at 5/s).
+        let mut failures = Vec::new();
+        for r in 2..=120 {
+            let limit = f64::from(r);
+            for burst in [1.0, 2.0] {
+                for seed in [3, 99] {
+                    let rows = (40.0 * limit).max(300.0) as usize;
+                    let mut gateway = bucket(limit, burst, true);
+                    let (share, refused) = simulate_window(&mut gateway, rows, limit, 8, seed);
+                    if share < 0.65 || refused >= 0.05 {
+                        failures.push(format!(
+                            "burst {burst} at {limit}/s (seed {seed}): {share:.2}, {:.1}%",
                             100.0 * refused
                         ));
                     }
