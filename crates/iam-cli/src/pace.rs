@@ -7,12 +7,14 @@
 //! - Without it, adaptive ([`crate::adaptive`]): no limit until the first 429; then the limit is
 //!   found by measuring what the gateway admitted, and held just under, probing slowly. Requests
 //!   are spaced at the controller's rate, one at a time (no catch-up burst: a gateway with a
-//!   burst of 1 refuses two requests closer than its interval).
+//!   burst of 1 refuses two requests closer than its interval); against a burst of 1, a slow
+//!   answer delays the next request as much ([`crate::adaptive::spaced`]).
 //!
 //! In both modes a 429 or a 503 pauses every request until the time it
 //! names (without `Retry-After`: 1 s with `--rate`, an exponential backoff with jitter when
 //! adaptive), and the row is sent again by the import (see `row_state`).
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,7 +23,10 @@ use std::time::{Duration, Instant};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 
-use crate::adaptive::{Adaptive, MAX_PAUSE};
+use crate::adaptive::{Adaptive, LastAnswer, MAX_PAUSE, spaced};
+
+/// Round trips remembered for the shortest.
+const RTTS: usize = 64;
 
 /// The pause after a 429 without `Retry-After`, with `--rate`.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
@@ -75,6 +80,10 @@ struct State {
     recent: Recent,
     /// When the last request left, for the adaptive spacing.
     last_sent: Option<Instant>,
+    /// The last request sent, and its round trip once answered ([`spaced`]).
+    last: Option<(Instant, Option<Duration>)>,
+    /// The last round trips, for the shortest ([`spaced`]'s floor).
+    rtts: VecDeque<Duration>,
     /// A xorshift state for the backoff's jitter.
     seed: u64,
 }
@@ -146,6 +155,8 @@ impl Pace {
                 paused_until: None,
                 recent: Recent::new(now),
                 last_sent: None,
+                last: None,
+                rtts: VecDeque::new(),
                 seed,
             }),
             interrupted: AtomicBool::new(false),
@@ -193,28 +204,46 @@ impl Pace {
                 return None;
             }
             // The adaptive spacing: one request every 1/rate s, at the rate of the moment (it
-            // moves as the controller ramps), re-read at least every 50 ms while waiting.
+            // moves as the controller ramps), later after a slow answer ([`spaced`]), re-read
+            // at least every 50 ms while waiting.
             let due = {
                 let mut state = self.state.lock().expect("lock");
                 let now = Instant::now();
                 let paused = state.paused_until.is_some_and(|u| u > now);
                 let rate = state.adaptive.as_ref().and_then(|a| a.rate(now));
-                match (paused, rate, state.last_sent) {
-                    (true, _, _) => Some(now),
-                    (false, Some(rate), Some(last)) if last + interval(rate) > now => {
-                        Some(last + interval(rate))
-                    }
-                    (false, _, _) => {
+                let by_answers = state
+                    .adaptive
+                    .as_ref()
+                    .is_some_and(Adaptive::spaces_by_answers);
+                let next = match (rate, state.last_sent) {
+                    (Some(rate), Some(last)) => Some(match state.last {
+                        Some((sent, answer)) => spaced(
+                            last + interval(rate),
+                            interval(rate),
+                            sent,
+                            answer.map_or(LastAnswer::Awaited, LastAnswer::After),
+                            state.rtts.iter().min().copied().filter(|_| by_answers),
+                            now,
+                        ),
+                        None => last + interval(rate),
+                    }),
+                    _ => None,
+                };
+                match (paused, next) {
+                    (true, _) => Some(now),
+                    (false, Some(next)) if next > now => Some(next),
+                    (false, _) => {
                         // A timer that fired late is caught up by at most 1% of the interval:
                         // requests never come closer than 99% of it (a gateway with a burst of
                         // 1 refuses any closer than its own), and lateness does not add up.
-                        let mark = match (rate, state.last_sent) {
-                            (Some(rate), Some(last)) => (last + interval(rate))
+                        let mark = match (rate, next) {
+                            (Some(rate), Some(next)) => next
                                 .max(now.checked_sub(interval(rate).mul_f64(0.01)).unwrap_or(now))
                                 .min(now),
                             _ => now,
                         };
                         state.last_sent = Some(mark);
+                        state.last = Some((now, None));
                         if let Some(adaptive) = &mut state.adaptive {
                             adaptive.sent(now);
                         }
@@ -267,6 +296,16 @@ impl Pace {
     pub fn answered(&self, mut slot: Slot<'_>, heard: Heard) {
         let now = Instant::now();
         let mut state = self.state.lock().expect("lock");
+        let rtt = now.saturating_duration_since(slot.sent);
+        if state.rtts.len() == RTTS {
+            state.rtts.pop_front();
+        }
+        state.rtts.push_back(rtt);
+        if let Some((sent, answer)) = &mut state.last
+            && *sent == slot.sent
+        {
+            *answer = Some(rtt);
+        }
         match heard {
             Heard::Answer => {
                 state.recent.add(now);
