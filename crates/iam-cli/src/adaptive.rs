@@ -17,15 +17,21 @@
 //!   what it delivered over the last ten seconds, pauses included.
 //! - **Find it fast, then hold it** (CUBIC's shape, as in aws-sdk-rust's adaptive retry mode:
 //!   return quickly to the last rate that worked, then probe slowly). Before any limit is known
-//!   the rate doubles every 0.35 s from what the first burst delivered ([`Mode::Probe`]);
+//!   the rate doubles every 0.35 s from what the first burst delivered ([`Mode::Probe`]); a
+//!   ramp that steps over the limit ramps again from under it, at most 5% a request near the
+//!   rate refused, so that the next 429 bounds the limit within 5%;
 //!   once bounded, it holds at 95% of the limit and climbs back along a cubic curve that is flat
 //!   near the limit and probes beyond it ([`Mode::Hold`]); each time the same limit is found
 //!   again the probing slows down (16 times) and the hold moves to 98%. A probe costs a pause,
 //!   so probes come at least 30 pauses apart (a 1 s `Retry-After`: 30 s).
-//! - **Learn the margin the path needs.** Requests reach the gateway less evenly than they
-//!   leave; a gateway with a burst of 1 refuses one that arrives a millisecond early. A 429 under
-//!   the limit found doubles the margin the hold keeps under it ([`next_margin`]), one while
-//!   probing above it halves it.
+//! - **Space by arrival against a burst of 1.** Requests reach the gateway less evenly than they
+//!   leave: one that arrives late makes the next, on time, look early, and a burst-1 bucket
+//!   refuses it. The tail of that lateness (milliseconds on a loaded machine or a network path)
+//!   is beyond any margin, but a slow answer shows it: the next request waits as much
+//!   ([`spaced`]). The burst is known as soon as every request sent before the first 429 was
+//!   heard is answered.
+//! - **Learn the margin the path needs.** A 429 under the limit found doubles the margin the
+//!   hold keeps under it ([`next_margin`]), one while probing above it halves it.
 //! - **One episode, one decision.** The 429s to requests sent into the same empty bucket (sent
 //!   before the last decision) do not back off further or decide again; a longer `Retry-After`
 //!   among them moves the end of the pause, and the pace starts again from there.
@@ -48,6 +54,8 @@ const CUBIC: f64 = 0.0002;
 const PROBE_COST: f64 = 30.0;
 /// How much slower the probing gets each time the same limit is found again.
 const CONFIDENCE: f64 = 16.0;
+/// The first ramp's doubling time: from 1/s to 100/s in 1 s.
+const FIRST_DOUBLING: Duration = Duration::from_millis(350);
 /// The slowest ramp (its doubling time) after refusals while ramping: at 5/s, 5% a request.
 const MAX_DOUBLING: Duration = Duration::from_millis(2800);
 /// Sends remembered for the replay (and for the delivered rate of the last 10 s).
@@ -167,7 +175,8 @@ pub enum LastAnswer {
 
 /// When the next request may leave: `due` (an interval after the last one, sent at
 /// `last_sent`), later by as much as the last one's round trip exceeded the shortest seen
-/// lately (`floor`), up to one more `interval`.
+/// lately (`floor`) and the `slack` the spacing already leaves (the interval less the gateway's
+/// as found), up to one more `interval`.
 ///
 /// A gateway with a small burst spaces requests by when they *arrive*: one that arrives late
 /// makes the next, on time, look early, and a burst-1 bucket refuses it (a 1 s `Retry-After`
@@ -182,13 +191,14 @@ pub fn spaced(
     last_sent: Instant,
     last: LastAnswer,
     floor: Option<Duration>,
+    slack: Duration,
     now: Instant,
 ) -> Instant {
     let Some(floor) = floor.filter(|f| *f < interval / 2) else {
         return due;
     };
     match last {
-        LastAnswer::After(rtt) => due + rtt.saturating_sub(floor).min(interval),
+        LastAnswer::After(rtt) => due + rtt.saturating_sub(floor + slack).min(interval),
         LastAnswer::Awaited if now < due || last_sent + floor >= now => due,
         LastAnswer::Awaited => (now + Duration::from_millis(1)).min(due + interval),
     }
@@ -336,6 +346,14 @@ impl Adaptive {
         self.burst.is_some_and(|burst| burst <= 1.0)
     }
 
+    /// How much longer than the gateway's interval (the limit found) the interval at `rate`
+    /// is: what a request may arrive late without the next one being refused.
+    pub fn slack(&self, rate: f64) -> Duration {
+        self.limit.map_or(Duration::ZERO, |limit| {
+            Duration::from_secs_f64((1.0 / rate.max(MIN_RATE) - 1.0 / limit.max(MIN_RATE)).max(0.0))
+        })
+    }
+
     /// A request is sent at `at`.
     pub fn sent(&mut self, at: Instant) {
         self.sends.push_back((at, None));
@@ -358,6 +376,27 @@ impl Adaptive {
         {
             entry.1 = Some(ok);
         }
+        // Every request sent before the first 429 was heard is answered: the burst is known.
+        if let Some(first) = self.first_heard
+            && !self
+                .sends
+                .iter()
+                .any(|(t, answer)| *t < first && answer.is_none())
+        {
+            self.count_burst(first);
+        }
+    }
+
+    /// The gateway's burst: the requests it admitted among those sent before the first 429 was
+    /// heard at `first`.
+    fn count_burst(&mut self, first: Instant) {
+        let burst = self
+            .sends
+            .iter()
+            .filter(|(t, answer)| *t < first && *answer == Some(true))
+            .count();
+        self.burst = Some((burst as f64).max(1.0));
+        self.first_heard = None;
     }
 
     /// The request sent at `sent` was answered, not refused.
@@ -434,17 +473,12 @@ impl Adaptive {
                 self.mode = Mode::Probe {
                     from: (delivered as f64).max(1.0),
                     start: resume,
-                    doubling: Duration::from_millis(350),
+                    doubling: FIRST_DOUBLING,
                 };
             }
             Mode::Free | Mode::Probe { .. } | Mode::Hold { .. } => {
-                if let Some(first) = self.first_heard.take() {
-                    let burst = self
-                        .sends
-                        .iter()
-                        .filter(|(t, answer)| *t < first && *answer == Some(true))
-                        .count();
-                    self.burst = Some((burst as f64).max(1.0));
+                if let Some(first) = self.first_heard {
+                    self.count_burst(first);
                 }
                 let replayed: Vec<(Instant, bool)> = self
                     .sends
@@ -465,10 +499,17 @@ impl Adaptive {
                 ) {
                     Next::Hold { limit, tight } => self.hold(limit, tight, resume, pause),
                     Next::Probe { from } => {
+                        // Slower each time, and near the rate refused at most 5% a request
+                        // (ln 2 / ln 1.05 = 14.2 requests a doubling), so that the next 429
+                        // bounds the rate within 5%.
+                        let near = bounds.map_or(Duration::ZERO, |(_, hi)| {
+                            Duration::from_secs_f64(14.2 / hi.max(MIN_RATE))
+                        });
                         let doubling = match self.mode {
-                            Mode::Probe { doubling, .. } => (doubling * 2).min(MAX_DOUBLING),
+                            Mode::Probe { doubling, .. } => doubling * 2,
                             _ => Duration::from_secs(1),
                         };
+                        let doubling = doubling.max(near).min(MAX_DOUBLING);
                         self.mode = Mode::Probe {
                             from,
                             start: resume,
@@ -761,11 +802,56 @@ mod tests {
             (LastAnswer::Awaited, Some(ms(0.3)), ms(19.5), 20.0),
             (LastAnswer::Awaited, Some(ms(0.3)), ms(25.0), 20.0),
         ];
+        // The spacing's slack (an interval longer than the gateway's) covers that much lateness.
+        let at = spaced(
+            due,
+            interval,
+            sent,
+            LastAnswer::After(ms(4.3)),
+            Some(ms(0.3)),
+            ms(1.5),
+            t0,
+        );
+        assert_eq!(at, t0 + ms(12.5));
+        let at = spaced(
+            due,
+            interval,
+            sent,
+            LastAnswer::After(ms(1.0)),
+            Some(ms(0.3)),
+            ms(1.5),
+            t0,
+        );
+        assert_eq!(at, due);
         for (i, (last, floor, now, expected)) in cases.into_iter().enumerate() {
-            let at = spaced(due, interval, sent, last, floor, t0 + now);
+            let at = spaced(due, interval, sent, last, floor, Duration::ZERO, t0 + now);
             let got = at.duration_since(t0).as_secs_f64() * 1000.0;
             assert!((got - expected).abs() < 1e-6, "case {i}: {got} ms");
         }
+    }
+
+    #[test]
+    fn the_burst_is_known_once_the_first_window_is_answered() {
+        // 8 requests at once into a burst-1 bucket: one admitted, the first 429 heard while
+        // others are still out; once all are answered the burst is 1, before any new decision,
+        // so the ramp after the pause already spaces by the answers.
+        let t0 = Instant::now();
+        let mut c = Adaptive::new(t0);
+        let at = |i: u32| t0 + s(0.0001 * f64::from(i));
+        for i in 0..8 {
+            c.sent(at(i));
+        }
+        c.limited(at(3), Some(s(1.0)), None, t0 + s(0.002), 0.5);
+        assert_eq!(c.burst, None, "others still out");
+        c.answered(at(0));
+        for i in [1, 2, 4, 5, 6] {
+            c.limited(at(i), Some(s(1.0)), None, t0 + s(0.003), 0.5);
+            assert_eq!(c.burst, None, "request 7 is still out");
+        }
+        c.limited(at(7), Some(s(1.0)), None, t0 + s(0.004), 0.5);
+        assert_eq!(c.burst, Some(1.0));
+        assert!(c.spaces_by_answers());
+        assert!(matches!(c.mode, Mode::Probe { .. }), "{:?}", c.mode);
     }
 
     #[test]
@@ -958,6 +1044,7 @@ mod tests {
                         t0 + s(last_sent.max(0.0)),
                         last_rtt.map_or(LastAnswer::Awaited, |r| LastAnswer::After(s(r))),
                         floor.filter(|_| c.spaces_by_answers()).map(s),
+                        c.slack(rate),
                         t0 + s(at),
                     );
                     at = at.max(due.duration_since(t0).as_secs_f64());

@@ -223,6 +223,10 @@ impl Pace {
                             sent,
                             answer.map_or(LastAnswer::Awaited, LastAnswer::After),
                             state.rtts.iter().min().copied().filter(|_| by_answers),
+                            state
+                                .adaptive
+                                .as_ref()
+                                .map_or(Duration::ZERO, |a| a.slack(rate)),
                             now,
                         ),
                         None => last + interval(rate),
