@@ -188,7 +188,8 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 /// The rate limit (requests per second) an answer's headers publish, the tightest if several:
 /// `RateLimit-Policy` items (the IETF draft "RateLimit header fields for HTTP": `100;w=60` in
 /// its early revisions, `"name";q=100;w=60` in later ones; `w` defaults to 1 s), or Kong's
-/// `X-RateLimit-Limit-Second` / `-Minute` / `-Hour`. Anything unreadable is ignored.
+/// `X-RateLimit-Limit-Second` / `-Minute` / `-Hour`. Anything unreadable is ignored, and so is a
+/// rate that is not a finite positive number (`inf` parses as a float).
 fn rate_limit(headers: &reqwest::header::HeaderMap) -> Option<f64> {
     let mut rates = Vec::new();
     for value in headers.get_all("ratelimit-policy") {
@@ -206,6 +207,7 @@ fn rate_limit(headers: &reqwest::header::HeaderMap) -> Option<f64> {
             }
             if let Some(quota) = quota.filter(|q| *q > 0.0)
                 && window > 0.0
+                && (quota / window).is_finite()
             {
                 rates.push(quota / window);
             }
@@ -220,7 +222,7 @@ fn rate_limit(headers: &reqwest::header::HeaderMap) -> Option<f64> {
             .get(name)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|l| *l > 0.0)
+            .filter(|l| *l > 0.0 && l.is_finite())
         {
             rates.push(limit / secs);
         }
@@ -420,6 +422,17 @@ mod tests {
                 None,
             ),
             (&[("x-ratelimit-limit", "5000")], None),
+            // Not a rate: infinite, or a window so small the rate is (Rust parses "inf").
+            (&[("ratelimit-policy", "q=inf")], None),
+            (&[("ratelimit-policy", "100;w=1e-320")], None),
+            (&[("x-ratelimit-limit-second", "inf")], None),
+            (
+                &[
+                    ("x-ratelimit-limit-second", "infinity"),
+                    ("ratelimit-policy", "7"),
+                ],
+                Some(7.0),
+            ),
         ];
         for (headers, expected) in cases {
             let mut map = HeaderMap::new();
