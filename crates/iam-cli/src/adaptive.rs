@@ -1200,4 +1200,62 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any sequence of answers, refusals, pauses and published limits: no panic, and the
+        /// pace, the pause and the spacing stay finite and in range. (Random answers seldom
+        /// repeat one pattern 60 times; the stuck ramp that once overflowed a `Duration` is
+        /// [`no_rate_of_a_small_burst_gets_the_ramp_stuck`]'s.)
+        #[test]
+        fn any_answers_keep_the_pace_in_range(
+            steps in proptest::collection::vec(
+                (
+                    0u32..2_000_000,
+                    0u32..3_000_000,
+                    proptest::option::weighted(
+                        0.4,
+                        (
+                            proptest::option::of(0u32..400_000),
+                            proptest::option::of(1e-3f64..1e6),
+                        ),
+                    ),
+                ),
+                1..300,
+            )
+        ) {
+            let t0 = Instant::now();
+            let mut c = Adaptive::new(t0);
+            let mut now = t0;
+            for (i, (gap, took, refused)) in steps.into_iter().enumerate() {
+                let sent = now + Duration::from_micros(u64::from(gap));
+                c.sent(sent);
+                let heard = sent + Duration::from_micros(u64::from(took));
+                match refused {
+                    None => c.answered(sent),
+                    Some((retry_after, published)) => {
+                        let wait = retry_after.map(|ms| Duration::from_millis(u64::from(ms)));
+                        let jitter = (i as f64 * 0.618).fract();
+                        let pause = c.limited(sent, wait, published, heard, jitter);
+                        proptest::prop_assert!(pause <= MAX_PAUSE);
+                    }
+                }
+                let rtt = heard - sent;
+                now = heard;
+                if let Some(rate) = c.rate(now) {
+                    proptest::prop_assert!(
+                        rate.is_finite() && (MIN_RATE..=100_000.0).contains(&rate),
+                        "{rate}"
+                    );
+                    let interval = Duration::from_secs_f64(1.0 / rate);
+                    let floor = Some(rtt / 2);
+                    let slack = c.slack(rate);
+                    let answer = LastAnswer::After(rtt);
+                    let due = spaced(sent + interval, interval, sent, answer, floor, slack, now);
+                    proptest::prop_assert!(due >= sent + interval && due <= sent + interval * 2);
+                }
+            }
+        }
+    }
 }
