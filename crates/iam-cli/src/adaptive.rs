@@ -54,7 +54,7 @@ const CUBIC: f64 = 0.0002;
 const PROBE_COST: f64 = 30.0;
 /// How much slower the probing gets each time the same limit is found again.
 const CONFIDENCE: f64 = 16.0;
-/// The first ramp's doubling time: from 1/s to 100/s in 1 s.
+/// The first ramp's doubling time, before any limit is known.
 const FIRST_DOUBLING: Duration = Duration::from_millis(350);
 /// The slowest ramp (its doubling time) after refusals while ramping: at 5/s, 5% a request.
 const MAX_DOUBLING: Duration = Duration::from_millis(2800);
@@ -783,48 +783,51 @@ mod tests {
         let ms = |x: f64| s(x / 1000.0);
         let (sent, interval) = (t0, ms(10.0));
         let due = sent + interval;
-        // (last answer, shortest round trip, now) -> the next may leave at (ms after t0)
+        let no = Duration::ZERO;
+        // (last answer, shortest round trip, the spacing's slack, now) -> the next may leave at
+        // (ms after t0)
         let cases = [
             // Answered as fast as ever: on time.
-            (LastAnswer::After(ms(0.3)), Some(ms(0.3)), ms(5.0), 10.0),
+            (LastAnswer::After(ms(0.3)), Some(ms(0.3)), no, ms(5.0), 10.0),
             // 4 ms slower than the shortest: 4 ms later.
-            (LastAnswer::After(ms(4.3)), Some(ms(0.3)), ms(5.0), 14.0),
+            (LastAnswer::After(ms(4.3)), Some(ms(0.3)), no, ms(5.0), 14.0),
             // At most one more interval.
-            (LastAnswer::After(ms(30.0)), Some(ms(0.3)), ms(5.0), 20.0),
+            (
+                LastAnswer::After(ms(30.0)),
+                Some(ms(0.3)),
+                no,
+                ms(5.0),
+                20.0,
+            ),
+            // The spacing's slack (an interval longer than the gateway's) covers that much
+            // lateness.
+            (
+                LastAnswer::After(ms(4.3)),
+                Some(ms(0.3)),
+                ms(1.5),
+                ms(0.0),
+                12.5,
+            ),
+            (
+                LastAnswer::After(ms(1.0)),
+                Some(ms(0.3)),
+                ms(1.5),
+                ms(0.0),
+                10.0,
+            ),
             // No round trip known yet, or answers too slow to tell (half the interval or
             // more): on time.
-            (LastAnswer::After(ms(4.3)), None, ms(5.0), 10.0),
-            (LastAnswer::After(ms(9.0)), Some(ms(5.0)), ms(5.0), 10.0),
+            (LastAnswer::After(ms(4.3)), None, no, ms(5.0), 10.0),
+            (LastAnswer::After(ms(9.0)), Some(ms(5.0)), no, ms(5.0), 10.0),
             // Awaited before it is due: due (looked at again then).
-            (LastAnswer::Awaited, Some(ms(0.3)), ms(5.0), 10.0),
+            (LastAnswer::Awaited, Some(ms(0.3)), no, ms(5.0), 10.0),
             // Awaited past due: a millisecond at a time, up to one more interval.
-            (LastAnswer::Awaited, Some(ms(0.3)), ms(12.0), 13.0),
-            (LastAnswer::Awaited, Some(ms(0.3)), ms(19.5), 20.0),
-            (LastAnswer::Awaited, Some(ms(0.3)), ms(25.0), 20.0),
+            (LastAnswer::Awaited, Some(ms(0.3)), no, ms(12.0), 13.0),
+            (LastAnswer::Awaited, Some(ms(0.3)), no, ms(19.5), 20.0),
+            (LastAnswer::Awaited, Some(ms(0.3)), no, ms(25.0), 20.0),
         ];
-        // The spacing's slack (an interval longer than the gateway's) covers that much lateness.
-        let at = spaced(
-            due,
-            interval,
-            sent,
-            LastAnswer::After(ms(4.3)),
-            Some(ms(0.3)),
-            ms(1.5),
-            t0,
-        );
-        assert_eq!(at, t0 + ms(12.5));
-        let at = spaced(
-            due,
-            interval,
-            sent,
-            LastAnswer::After(ms(1.0)),
-            Some(ms(0.3)),
-            ms(1.5),
-            t0,
-        );
-        assert_eq!(at, due);
-        for (i, (last, floor, now, expected)) in cases.into_iter().enumerate() {
-            let at = spaced(due, interval, sent, last, floor, Duration::ZERO, t0 + now);
+        for (i, (last, floor, slack, now, expected)) in cases.into_iter().enumerate() {
+            let at = spaced(due, interval, sent, last, floor, slack, t0 + now);
             let got = at.duration_since(t0).as_secs_f64() * 1000.0;
             assert!((got - expected).abs() < 1e-6, "case {i}: {got} ms");
         }
