@@ -211,22 +211,20 @@ impl Pace {
                 let now = Instant::now();
                 let paused = state.paused_until.is_some_and(|u| u > now);
                 let rate = state.adaptive.as_ref().and_then(|a| a.rate(now));
-                let by_answers = state
-                    .adaptive
-                    .as_ref()
-                    .is_some_and(Adaptive::spaces_by_answers);
-                let next = match (rate, state.last_sent) {
-                    (Some(rate), Some(last)) => Some(match state.last {
+                let next = match (state.adaptive.as_ref(), rate, state.last_sent) {
+                    (Some(adaptive), Some(rate), Some(last)) => Some(match state.last {
                         Some((sent, answer)) => spaced(
                             last + interval(rate),
                             interval(rate),
                             sent,
                             answer.map_or(LastAnswer::Awaited, LastAnswer::After),
-                            state.rtts.iter().min().copied().filter(|_| by_answers),
                             state
-                                .adaptive
-                                .as_ref()
-                                .map_or(Duration::ZERO, |a| a.slack(rate)),
+                                .rtts
+                                .iter()
+                                .min()
+                                .copied()
+                                .filter(|_| adaptive.spaces_by_answers()),
+                            adaptive.slack(rate),
                             now,
                         ),
                         None => last + interval(rate),

@@ -6,8 +6,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{
-    CLIENT_SECRET, Sim, TOKEN, created_records, iam, nexway_csv, read, run, text, wait_for_journal,
-    with_token,
+    CLIENT_SECRET, Sim, TOKEN, created_records, iam, nexway_csv, read, run, spawn_quiet, text,
+    wait_for_journal, with_token,
 };
 use iam_sandbox::{Action, Fault, Provider, Route};
 use serde_json::Value;
@@ -368,11 +368,7 @@ fn killed_with_sigkill_then_resumed() {
     sim.sandbox.set_fault(Route::Nexway, Fault::latency(5));
     let args = import_args(&sim, "nexway", &file, &["--concurrency", "8"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut child = with_token(iam(&args))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_quiet(&args);
     let journal = sim.path("users.csv.journal");
     wait_for_journal(&journal, "the import progressed", |j| {
         created_records(j) >= 100

@@ -6,7 +6,9 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Sim, created_records, iam, read, run, text, wait_for_journal, with_token};
+use common::{
+    Sim, created_records, iam, read, run, spawn_quiet, text, wait_for_journal, with_token,
+};
 use iam_sandbox::Provider;
 
 /// `iam import` of `file` into the simulator's `provider`.
@@ -303,7 +305,6 @@ fn rows_cut_off_mid_request_are_confirmed_with_their_id_on_the_resume() {
 #[test]
 fn a_mixed_import_killed_and_resumed_ends_with_every_id() {
     use iam_sandbox::{Fault, Route};
-    use std::process::Stdio;
     let sim = Sim::start("results-killed");
     // Not among the first rows: the refused request is one of those (rows go out in any order).
     let existing = ["m020", "m030", "m150"];
@@ -328,11 +329,7 @@ fn a_mixed_import_killed_and_resumed_ends_with_every_id() {
     args.extend(sim.target("entrust"));
     args.extend(["--concurrency".to_owned(), "1".to_owned(), path.clone()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut child = with_token(iam(&args))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_quiet(&args);
     let journal = sim.path("users.jsonl.journal");
     wait_for_journal(&journal, "the first row was refused", |j| {
         j.contains("\"refused\"")

@@ -123,6 +123,15 @@ pub fn with_token(mut command: Command) -> Command {
     command
 }
 
+/// Starts `iam` with the token and its output thrown away: a run to kill part-way.
+pub fn spawn_quiet(args: &[&str]) -> Child {
+    with_token(iam(args))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// Runs it with `stdin` as its standard input.
 pub fn run(mut command: Command, stdin: &str) -> Output {
     command
