@@ -13,8 +13,10 @@
 //!   token bucket ([`replay_bounds`]): the smallest rate that admits every success, and the
 //!   smallest that would also have admitted the refused request, bound the gateway's rate. The
 //!   burst of that bucket is what the gateway let through at the start, before its first 429.
-//!   A gateway with fixed windows (a long `Retry-After`, the rest of its window) is tight by
-//!   what it delivered over the last ten seconds, pauses included.
+//!   What the bucket refilled (the successes of the last ten seconds less its burst) is a floor
+//!   on its rate; what it delivered is not (a burst of 100 at 100/s delivers 150/s over its
+//!   first two seconds). A gateway with fixed windows (a long `Retry-After`, the rest of its
+//!   window) is tight by what it delivered over the last ten seconds, pauses included.
 //! - **Find it fast, then hold it** (CUBIC's shape, as in aws-sdk-rust's adaptive retry mode:
 //!   return quickly to the last rate that worked, then probe slowly). Before any limit is known
 //!   the rate doubles every 0.35 s from what the first burst delivered ([`Mode::Probe`]); a
@@ -96,12 +98,17 @@ pub enum Next {
 /// What a 429 teaches, from the limit the answer published in its headers (`RateLimit-Policy`,
 /// `X-RateLimit-Limit-Second`: believed when present), the replay's bounds on the gateway's
 /// rate (`None` when there was nothing to replay), the rate in force, what was delivered over
-/// the last 10 s, and the pause the gateway asked for.
+/// the last 10 s (`delivered`, and `sustained`: the same less the gateway's burst, what its
+/// bucket must have refilled), and the pause the gateway asked for.
+///
+/// `sustained` is what a token bucket's rate is known to be at least (over a span it admits
+/// its burst plus its rate times the span, no more); `delivered` is not (a burst of 100 at
+/// 100/s delivers 150/s over its first two seconds), but it is a window's rate.
 pub fn decide(
     published: Option<f64>,
     bounds: Option<(f64, f64)>,
     current: f64,
-    delivered: f64,
+    (delivered, sustained): (f64, f64),
     pause: Duration,
     probing: bool,
 ) -> Next {
@@ -124,14 +131,14 @@ pub fn decide(
         Some((lo, hi)) if hi <= lo * 1.15 => Next::Hold {
             limit: if hi <= lo * 1.03 { hi } else { lo }
                 .min(current)
-                .max(delivered)
+                .max(sustained)
                 .max(MIN_RATE),
             tight: hi <= lo * 1.03,
         },
         // Too coarse (the ramp stepped over the limit): ramp again, more slowly, from what is
         // known to pass.
         Some((lo, hi)) if lo > 0.0 => Next::Probe {
-            from: lo.max(delivered).min(0.9 * hi).max(MIN_RATE),
+            from: lo.max(sustained).min(0.9 * hi).max(MIN_RATE),
         },
         // Only an upper bound (one success since the pause, then the refusal) while ramping:
         // ramp again from 10% under it, never from the rate refused (ramping on from there held
@@ -142,11 +149,11 @@ pub fn decide(
         // No success since the pause (a 503, or a pause too short for the bucket to fill) while
         // ramping: nothing was learnt, so go on ramping from here, more slowly.
         None if probing => Next::Probe {
-            from: current.max(delivered).max(MIN_RATE),
+            from: current.max(sustained).max(MIN_RATE),
         },
-        // Holding, with no lower bound: 10% under the rate refused, or what was delivered.
+        // Holding, with no lower bound: 10% under the rate refused, or what the bucket refilled.
         Some(_) | None => Next::Hold {
-            limit: (current * 0.9).max(delivered).max(MIN_RATE),
+            limit: (current * 0.9).max(sustained).max(MIN_RATE),
             tight: false,
         },
     }
@@ -406,8 +413,9 @@ impl Adaptive {
     }
 
     /// What was delivered (requests not refused, by send time) per second over the last 10 s,
-    /// or since the start if that is shorter.
-    fn delivered(&self, now: Instant) -> f64 {
+    /// or since the start if that is shorter, and the same less the gateway's burst (see
+    /// [`decide`]).
+    fn delivered(&self, now: Instant) -> (f64, f64) {
         let span = now
             .saturating_duration_since(self.started)
             .min(Duration::from_secs(10));
@@ -417,7 +425,9 @@ impl Adaptive {
             .iter()
             .filter(|(t, answer)| *t >= since && *answer == Some(true))
             .count();
-        ok as f64 / span.as_secs_f64().max(1e-3)
+        let span = span.as_secs_f64().max(1e-3);
+        let burst = self.burst.unwrap_or(0.0);
+        (ok as f64 / span, (ok as f64 - burst).max(0.0) / span)
     }
 
     /// The request sent at `sent` was refused (429 or 503) at `now`, asking
@@ -568,7 +578,8 @@ mod tests {
     #[test]
     fn what_a_429_teaches() {
         let (one, ten) = (s(1.0), s(10.0));
-        // (published, bounds, current rate, delivered over 10 s, pause) -> next
+        // (published, bounds, current rate, delivered over 10 s (burst included or not: the
+        // same here; see below), pause) -> next
         let cases = [
             // A published limit is believed.
             (
@@ -697,19 +708,51 @@ mod tests {
             cases.into_iter().enumerate()
         {
             assert_eq!(
-                decide(published, bounds, current, delivered, pause, false),
+                decide(
+                    published,
+                    bounds,
+                    current,
+                    (delivered, delivered),
+                    pause,
+                    false
+                ),
                 expected,
                 "case {i}"
             );
         }
+        // A bucket's burst delivered at the start is no floor on its rate: after its burst of
+        // 100 at 100/s, 1.8 s delivered 276 (153/s), of which the bucket refilled 176 (98/s).
+        // Tight bounds are then the rate, and what was refilled is a floor; a window's pause
+        // takes what it delivered, all of it.
+        assert_eq!(
+            decide(None, Some((99.5, 100.5)), 150.0, (153.0, 98.0), one, false),
+            Next::Hold {
+                limit: 100.5,
+                tight: true
+            }
+        );
+        assert_eq!(
+            decide(None, Some((90.0, 100.0)), 150.0, (153.0, 98.0), one, false),
+            Next::Hold {
+                limit: 98.0,
+                tight: false
+            }
+        );
+        assert_eq!(
+            decide(None, Some((0.1, 0.1)), 150.0, (10.0, 0.0), ten, false),
+            Next::Hold {
+                limit: 10.0,
+                tight: false
+            }
+        );
         // Nothing to replay while ramping: ramp on from the rate of the moment; bounds or a
         // published limit decide as above.
         assert_eq!(
-            decide(None, None, 20.0, 3.0, one, true),
+            decide(None, None, 20.0, (3.0, 3.0), one, true),
             Next::Probe { from: 20.0 }
         );
         assert_eq!(
-            decide(None, Some((19.8, 20.2)), 25.0, 12.0, one, true),
+            decide(None, Some((19.8, 20.2)), 25.0, (12.0, 12.0), one, true),
             Next::Hold {
                 limit: 20.2,
                 tight: true
@@ -719,15 +762,15 @@ mod tests {
         // ramping, ramp again from 10% under it (never from the rate refused); holding, hold
         // 10% under the rate refused.
         assert_eq!(
-            decide(None, Some((0.0, 5.77)), 5.77, 0.85, one, true),
+            decide(None, Some((0.0, 5.77)), 5.77, (0.85, 0.85), one, true),
             Next::Probe { from: 0.9 * 5.77 }
         );
         assert_eq!(
-            decide(None, Some((0.0, 5.77)), 5.77, 5.5, one, true),
+            decide(None, Some((0.0, 5.77)), 5.77, (5.5, 5.5), one, true),
             Next::Probe { from: 0.9 * 5.77 }
         );
         assert_eq!(
-            decide(None, Some((0.0, 5.77)), 5.77, 0.85, one, false),
+            decide(None, Some((0.0, 5.77)), 5.77, (0.85, 0.85), one, false),
             Next::Hold {
                 limit: 0.9 * 5.77,
                 tight: false
@@ -735,11 +778,11 @@ mod tests {
         );
         // Too coarse while ramping: from the lower bound, and below the rate refused.
         assert_eq!(
-            decide(None, Some((5.0, 10.0)), 12.0, 9.5, one, true),
+            decide(None, Some((5.0, 10.0)), 12.0, (9.5, 9.5), one, true),
             Next::Probe { from: 9.0 }
         );
         assert_eq!(
-            decide(Some(7.0), None, 25.0, 12.0, one, true),
+            decide(Some(7.0), None, 25.0, (12.0, 12.0), one, true),
             Next::Hold {
                 limit: 7.0,
                 tight: true
