@@ -127,8 +127,10 @@ pub fn decide(
     }
     match bounds {
         // Within 3%, the upper bound is the gateway's rate; wider, the lower one is what is known
-        // to pass (the hold then climbs to the rest, finding it again more finely).
-        Some((lo, hi)) if hi <= lo * 1.15 => Next::Hold {
+        // to pass (the hold then climbs to the rest, finding it again more finely). Wider than
+        // the slowest ramp's step between two requests, too: ramping again could bound it no
+        // better (at 1/s, 28% a request: it once ramped again for ever, a 429 in three).
+        Some((lo, hi)) if hi <= lo * 1.15_f64.max(1.05 * slowest_step(lo)) => Next::Hold {
             limit: if hi <= lo * 1.03 { hi } else { lo }
                 .min(current)
                 .max(sustained)
@@ -157,6 +159,12 @@ pub fn decide(
             tight: false,
         },
     }
+}
+
+/// How much the slowest ramp (doubling every [`MAX_DOUBLING`]) grows between two requests at
+/// `rate`: the finest bounds a ramp can give there.
+fn slowest_step(rate: f64) -> f64 {
+    2f64.powf(1.0 / (MAX_DOUBLING.as_secs_f64() * rate.max(MIN_RATE)))
 }
 
 /// The hold's margin under the limit after a 429 refused a request sent `under` the plateau
@@ -1194,11 +1202,11 @@ mod tests {
 
     #[test]
     fn no_rate_of_a_small_burst_gets_the_ramp_stuck() {
-        // Every rate from 2/s to 120/s, bursts 1 and 2: the 429s once left the ramp at a rate
+        // Every rate from 1/s to 120/s, bursts 1 and 2: the 429s once left the ramp at a rate
         // just above a burst-1 bucket's (each 1 s pause let one request through, then ramped on
         // from the rate refused), until its doubling time overflowed (a panic at 5/s).
         let mut failures = Vec::new();
-        for r in 2..=120 {
+        for r in 1..=120 {
             let limit = f64::from(r);
             for burst in [1.0, 2.0] {
                 for seed in [3, 99] {
