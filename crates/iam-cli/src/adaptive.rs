@@ -603,229 +603,61 @@ mod tests {
     #[test]
     fn what_a_429_teaches() {
         let (one, ten) = (s(1.0), s(10.0));
-        // (published, bounds, current rate, delivered over 10 s (burst included or not: the
-        // same here; see below), pause) -> next
+        let hold = |limit: f64, tight: bool| Next::Hold { limit, tight };
+        let probe = |from: f64| Next::Probe { from };
+        // (published, bounds, current rate, (delivered, refilled) over 10 s, pause, ramping)
+        // -> next
+        #[rustfmt::skip]
         let cases = [
             // A published limit is believed.
-            (
-                Some(20.0),
-                Some((5.0, 50.0)),
-                25.0,
-                12.0,
-                one,
-                Next::Hold {
-                    limit: 20.0,
-                    tight: true,
-                },
-            ),
-            (
-                Some(0.1),
-                None,
-                25.0,
-                12.0,
-                ten,
-                Next::Hold {
-                    limit: MIN_RATE,
-                    tight: true,
-                },
-            ),
+            (Some(20.0), Some((5.0, 50.0)), 25.0, (12.0, 12.0), one, false, hold(20.0, true)),
+            (Some(0.1), None, 25.0, (12.0, 12.0), ten, false, hold(MIN_RATE, true)),
+            (Some(7.0), None, 25.0, (12.0, 12.0), one, true, hold(7.0, true)),
             // Bounds within 3%: hold at the upper one (the gateway's rate), and trust it; within
-            // 15%: hold at the lower one.
-            (
-                None,
-                Some((19.8, 20.2)),
-                25.0,
-                12.0,
-                one,
-                Next::Hold {
-                    limit: 20.2,
-                    tight: true,
-                },
-            ),
-            (
-                None,
-                Some((18.0, 20.0)),
-                25.0,
-                12.0,
-                one,
-                Next::Hold {
-                    limit: 18.0,
-                    tight: false,
-                },
-            ),
-            (
-                None,
-                Some((18.0, 20.0)),
-                19.0,
-                12.0,
-                one,
-                Next::Hold {
-                    limit: 18.0,
-                    tight: false,
-                },
-            ),
+            // 15%: hold at the lower one. Ramping or not.
+            (None, Some((19.8, 20.2)), 25.0, (12.0, 12.0), one, false, hold(20.2, true)),
+            (None, Some((19.8, 20.2)), 25.0, (12.0, 12.0), one, true, hold(20.2, true)),
+            (None, Some((18.0, 20.0)), 25.0, (12.0, 12.0), one, false, hold(18.0, false)),
+            (None, Some((18.0, 20.0)), 19.0, (12.0, 12.0), one, false, hold(18.0, false)),
             // Refused at 98.5/s, the replay putting the gateway at 99.4 to 99.5 (the request
             // arrived early): the limit stays, as the replay found it.
-            (
-                None,
-                Some((99.38, 99.48)),
-                98.49,
-                95.4,
-                one,
-                Next::Hold {
-                    limit: 99.48,
-                    tight: true,
-                },
-            ),
-            // What was delivered is a floor.
-            (
-                None,
-                Some((9.0, 10.0)),
-                25.0,
-                12.0,
-                one,
-                Next::Hold {
-                    limit: 12.0,
-                    tight: false,
-                },
-            ),
-            // Too coarse: ramp again from the lower bound.
-            (
-                None,
-                Some((5.0, 10.0)),
-                12.0,
-                3.0,
-                one,
-                Next::Probe { from: 5.0 },
-            ),
-            (
-                None,
-                Some((5.0, 10.0)),
-                12.0,
-                7.0,
-                one,
-                Next::Probe { from: 7.0 },
-            ),
-            // Nothing to replay: 90% of the rate, or what was delivered.
-            (
-                None,
-                None,
-                20.0,
-                3.0,
-                one,
-                Next::Hold {
-                    limit: 18.0,
-                    tight: false,
-                },
-            ),
-            // A window's long Retry-After: what it delivered over the window is the rate.
-            (
-                None,
-                Some((0.1, 0.1)),
-                998.0,
-                100.0,
-                ten,
-                Next::Hold {
-                    limit: 100.0,
-                    tight: false,
-                },
-            ),
-            (
-                None,
-                None,
-                0.1,
-                0.0,
-                ten,
-                Next::Hold {
-                    limit: MIN_RATE,
-                    tight: false,
-                },
-            ),
+            (None, Some((99.38, 99.48)), 98.49, (95.4, 95.4), one, false, hold(99.48, true)),
+            // What the bucket refilled is a floor.
+            (None, Some((9.0, 10.0)), 25.0, (12.0, 12.0), one, false, hold(12.0, false)),
+            // Its burst is not: after a burst of 100 at 100/s, 1.8 s delivered 276 (153/s), of
+            // which the bucket refilled 176 (98/s).
+            (None, Some((99.5, 100.5)), 150.0, (153.0, 98.0), one, false, hold(100.5, true)),
+            (None, Some((90.0, 100.0)), 150.0, (153.0, 98.0), one, false, hold(98.0, false)),
+            // Too coarse: ramp again from the lower bound, or what was refilled, below the rate
+            // refused.
+            (None, Some((5.0, 10.0)), 12.0, (3.0, 3.0), one, false, probe(5.0)),
+            (None, Some((5.0, 10.0)), 12.0, (7.0, 7.0), one, false, probe(7.0)),
+            (None, Some((5.0, 10.0)), 12.0, (9.5, 9.5), one, true, probe(9.0)),
+            // One success since the pause, then the refusal: only the upper bound is known.
+            // Ramping, ramp again from half of it (never from the rate refused); holding, hold
+            // 10% under the rate refused.
+            (None, Some((0.0, 5.77)), 5.77, (0.85, 0.85), one, true, probe(0.5 * 5.77)),
+            (None, Some((0.0, 5.77)), 5.77, (5.5, 5.5), one, true, probe(0.5 * 5.77)),
+            (None, Some((0.0, 5.77)), 5.77, (0.85, 0.85), one, false, hold(0.9 * 5.77, false)),
+            // Nothing to replay: holding, 90% of the rate, or what was refilled; ramping, ramp
+            // on from the rate of the moment.
+            (None, None, 20.0, (3.0, 3.0), one, false, hold(18.0, false)),
+            (None, None, 20.0, (3.0, 3.0), one, true, probe(20.0)),
+            // A window's long Retry-After: what it delivered over the window is the rate, all
+            // of it.
+            (None, Some((0.1, 0.1)), 998.0, (100.0, 100.0), ten, false, hold(100.0, false)),
+            (None, Some((0.1, 0.1)), 150.0, (10.0, 0.0), ten, false, hold(10.0, false)),
+            (None, None, 0.1, (0.0, 0.0), ten, false, hold(MIN_RATE, false)),
         ];
-        for (i, (published, bounds, current, delivered, pause, expected)) in
+        for (i, (published, bounds, current, delivered, pause, probing, expected)) in
             cases.into_iter().enumerate()
         {
             assert_eq!(
-                decide(
-                    published,
-                    bounds,
-                    current,
-                    (delivered, delivered),
-                    pause,
-                    false
-                ),
+                decide(published, bounds, current, delivered, pause, probing),
                 expected,
                 "case {i}"
             );
         }
-        // A bucket's burst delivered at the start is no floor on its rate: after its burst of
-        // 100 at 100/s, 1.8 s delivered 276 (153/s), of which the bucket refilled 176 (98/s).
-        // Tight bounds are then the rate, and what was refilled is a floor; a window's pause
-        // takes what it delivered, all of it.
-        assert_eq!(
-            decide(None, Some((99.5, 100.5)), 150.0, (153.0, 98.0), one, false),
-            Next::Hold {
-                limit: 100.5,
-                tight: true
-            }
-        );
-        assert_eq!(
-            decide(None, Some((90.0, 100.0)), 150.0, (153.0, 98.0), one, false),
-            Next::Hold {
-                limit: 98.0,
-                tight: false
-            }
-        );
-        assert_eq!(
-            decide(None, Some((0.1, 0.1)), 150.0, (10.0, 0.0), ten, false),
-            Next::Hold {
-                limit: 10.0,
-                tight: false
-            }
-        );
-        // Nothing to replay while ramping: ramp on from the rate of the moment; bounds or a
-        // published limit decide as above.
-        assert_eq!(
-            decide(None, None, 20.0, (3.0, 3.0), one, true),
-            Next::Probe { from: 20.0 }
-        );
-        assert_eq!(
-            decide(None, Some((19.8, 20.2)), 25.0, (12.0, 12.0), one, true),
-            Next::Hold {
-                limit: 20.2,
-                tight: true
-            }
-        );
-        // One success since the pause, then the refusal: only the upper bound is known. While
-        // ramping, ramp again from half of it (never from the rate refused); holding, hold
-        // 10% under the rate refused.
-        assert_eq!(
-            decide(None, Some((0.0, 5.77)), 5.77, (0.85, 0.85), one, true),
-            Next::Probe { from: 0.5 * 5.77 }
-        );
-        assert_eq!(
-            decide(None, Some((0.0, 5.77)), 5.77, (5.5, 5.5), one, true),
-            Next::Probe { from: 0.5 * 5.77 }
-        );
-        assert_eq!(
-            decide(None, Some((0.0, 5.77)), 5.77, (0.85, 0.85), one, false),
-            Next::Hold {
-                limit: 0.9 * 5.77,
-                tight: false
-            }
-        );
-        // Too coarse while ramping: from the lower bound, and below the rate refused.
-        assert_eq!(
-            decide(None, Some((5.0, 10.0)), 12.0, (9.5, 9.5), one, true),
-            Next::Probe { from: 9.0 }
-        );
-        assert_eq!(
-            decide(Some(7.0), None, 25.0, (12.0, 12.0), one, true),
-            Next::Hold {
-                limit: 7.0,
-                tight: true
-            }
-        );
     }
 
     #[test]
