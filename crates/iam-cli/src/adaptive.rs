@@ -109,17 +109,17 @@ pub enum Next {
 /// What a 429 teaches, from the limit the answer published in its headers (`RateLimit-Policy`,
 /// `X-RateLimit-Limit-Second`: believed when present), the replay's bounds on the gateway's
 /// rate (`None` when there was nothing to replay), the rate in force, what was delivered over
-/// the last 10 s (`delivered`, and `sustained`: the same less the gateway's burst, what its
+/// the last 10 s (`delivered`, and `refilled`: the same less the gateway's burst, what its
 /// bucket must have refilled), and the pause the gateway asked for.
 ///
-/// `sustained` is what a token bucket's rate is known to be at least (over a span it admits
+/// `refilled` is what a token bucket's rate is known to be at least (over a span it admits
 /// its burst plus its rate times the span, no more); `delivered` is not (a burst of 100 at
 /// 100/s delivers 150/s over its first two seconds), but it is a window's rate.
 pub fn decide(
     published: Option<f64>,
     bounds: Option<(f64, f64)>,
     current: f64,
-    (delivered, sustained): (f64, f64),
+    (delivered, refilled): (f64, f64),
     pause: Duration,
     probing: bool,
 ) -> Next {
@@ -140,19 +140,19 @@ pub fn decide(
         // Within 3%, the upper bound is the gateway's rate; wider, the lower one is what is known
         // to pass (the hold then climbs to the rest, finding it again more finely). Even above
         // the rate refused: a request refused under the gateway's rate (it arrived early) moves
-        // the margin (`next_margin`), not the limit. Wider than
-        // the slowest ramp's step between two requests, too: ramping again could bound it no
-        // better (at 1/s, 28% a request: it once ramped again for ever, a 429 in three).
+        // the margin (`next_margin`), not the limit. Held too when no wider than the slowest
+        // ramp's step between two requests: ramping again could bound it no better (at 1/s, 28%
+        // a request: it once ramped again for ever, a 429 in three).
         Some((lo, hi)) if hi <= lo * 1.15_f64.max(1.05 * slowest_step(lo)) => Next::Hold {
             limit: if hi <= lo * 1.03 { hi } else { lo }
-                .max(sustained)
+                .max(refilled)
                 .max(MIN_RATE),
             tight: hi <= lo * 1.03,
         },
         // Too coarse (the ramp stepped over the limit): ramp again, more slowly, from what is
         // known to pass.
         Some((lo, hi)) if lo > 0.0 => Next::Probe {
-            from: lo.max(sustained).min(0.9 * hi).max(MIN_RATE),
+            from: lo.max(refilled).min(0.9 * hi).max(MIN_RATE),
         },
         // Only an upper bound (one success since the pause, then the refusal) while ramping:
         // ramp again from half of it, never from the rate refused (ramping on from there held
@@ -164,11 +164,11 @@ pub fn decide(
         // No success since the pause (a 503, or a pause too short for the bucket to fill) while
         // ramping: nothing was learnt, so go on ramping from here, more slowly.
         None if probing => Next::Probe {
-            from: current.max(sustained).max(MIN_RATE),
+            from: current.max(refilled).max(MIN_RATE),
         },
         // Holding, with no lower bound: 10% under the rate refused, or what the bucket refilled.
         Some(_) | None => Next::Hold {
-            limit: (current * 0.9).max(sustained).max(MIN_RATE),
+            limit: (current * 0.9).max(refilled).max(MIN_RATE),
             tight: false,
         },
     }
