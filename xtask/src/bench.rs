@@ -339,7 +339,8 @@ struct LimitCase {
 
 /// Section 6's cases: every shape at every R with default flags for 40 s, `--rate R` on the
 /// strict bucket, and the hardest case (a burst of 1 at 100/s) again for 200 s, nearer a
-/// migration's length (50,000 rows at 100/s: 500 s), where discovering the limit is a smaller part of the run.
+/// migration's length (50,000 rows at 100/s: 500 s), where discovering the limit is a smaller
+/// part of the run.
 fn rate_limit_cases() -> Vec<LimitCase> {
     let shapes: [(&str, &[&str]); 5] = [
         ("token bucket, burst R", &["--burst", "{R}"]),

@@ -174,6 +174,21 @@ pub fn decide(
     }
 }
 
+/// The doubling time of a ramp started again after a 429, from the one that was ramping (if
+/// any) and the rate the replay found refused (`hi`, if any): slower each time (twice the last,
+/// 1 s after a hold), and near the rate refused at most 5% a request (ln 2 / ln 1.05 = 14.2
+/// requests a doubling), so that the next 429 bounds the rate within 5%; [`MAX_DOUBLING`] at
+/// most.
+fn next_doubling(ramping: Option<Duration>, hi: Option<f64>) -> Duration {
+    let near = hi.map_or(Duration::ZERO, |hi| {
+        Duration::from_secs_f64(14.2 / hi.max(MIN_RATE))
+    });
+    ramping
+        .map_or(Duration::from_secs(1), |doubling| doubling * 2)
+        .max(near)
+        .min(MAX_DOUBLING)
+}
+
 /// How much the slowest ramp (doubling every [`MAX_DOUBLING`]) grows between two requests at
 /// `rate`: the finest bounds a ramp can give there.
 fn slowest_step(rate: f64) -> f64 {
@@ -535,21 +550,14 @@ impl Adaptive {
                 ) {
                     Next::Hold { limit, tight } => self.hold(limit, tight, resume, pause),
                     Next::Probe { from } => {
-                        // Slower each time, and near the rate refused at most 5% a request
-                        // (ln 2 / ln 1.05 = 14.2 requests a doubling), so that the next 429
-                        // bounds the rate within 5%.
-                        let near = bounds.map_or(Duration::ZERO, |(_, hi)| {
-                            Duration::from_secs_f64(14.2 / hi.max(MIN_RATE))
-                        });
-                        let doubling = match self.mode {
-                            Mode::Probe { doubling, .. } => doubling * 2,
-                            _ => Duration::from_secs(1),
+                        let ramping = match self.mode {
+                            Mode::Probe { doubling, .. } => Some(doubling),
+                            _ => None,
                         };
-                        let doubling = doubling.max(near).min(MAX_DOUBLING);
                         self.mode = Mode::Probe {
                             from,
                             start: resume,
-                            doubling,
+                            doubling: next_doubling(ramping, bounds.map(|(_, hi)| hi)),
                         };
                     }
                 }
@@ -598,6 +606,29 @@ mod tests {
 
     fn s(secs: f64) -> Duration {
         Duration::from_secs_f64(secs)
+    }
+
+    #[test]
+    fn a_ramp_started_again_is_slower_and_fine_near_the_rate_refused() {
+        let ms = Duration::from_millis;
+        // (the ramp's doubling, if ramping; the rate refused, if bounded) -> the next doubling
+        let cases = [
+            (Some(ms(350)), None, ms(700)),
+            (Some(ms(350)), Some(100.0), ms(700)),
+            (Some(ms(350)), Some(10.0), ms(1420)),
+            (Some(ms(2000)), Some(100.0), MAX_DOUBLING),
+            (Some(ms(350)), Some(1.0), MAX_DOUBLING),
+            (None, None, ms(1000)),
+            (None, Some(5.0), ms(2840).min(MAX_DOUBLING)),
+            (None, Some(0.0), MAX_DOUBLING),
+        ];
+        for (ramping, hi, expected) in cases {
+            let next = next_doubling(ramping, hi);
+            assert!(
+                next.abs_diff(expected) < ms(1),
+                "{ramping:?} {hi:?}: {next:?}, not {expected:?}"
+            );
+        }
     }
 
     #[test]
