@@ -7,8 +7,10 @@
 //! - Without it, adaptive ([`crate::adaptive`]): no limit until the first 429; then the limit is
 //!   found by measuring what the gateway admitted, and held just under, probing slowly. Requests
 //!   are spaced at the controller's rate, one at a time (no catch-up burst: a gateway with a
-//!   burst of 1 refuses two requests closer than its interval); against a burst of 1, a slow
-//!   answer delays the next request as much ([`crate::adaptive::spaced`]).
+//!   burst of 1 refuses two requests closer than its interval), timed to about 0.1 ms (the
+//!   last milliseconds on a thread's sleep, not tokio's 1 ms timer); against a burst of 1, a
+//!   late request is not caught up, and a slow answer delays the next request as much
+//!   ([`crate::adaptive::spaced`]).
 //!
 //! In both modes a 429 or a 503 pauses every request until the time it
 //! names (without `Retry-After`: 1 s with `--rate`, an exponential backoff with jitter when
@@ -27,6 +29,13 @@ use crate::adaptive::{Adaptive, LastAnswer, MAX_PAUSE, spaced};
 
 /// Round trips remembered for the shortest.
 const RTTS: usize = 64;
+
+/// How close to a request's time the pace stops sleeping on tokio's timer (1 ms tick).
+const COARSE: Duration = Duration::from_millis(3);
+
+/// How long before a request's time the pace stops sleeping on a thread and yields instead
+/// (waking a task from a thread's sleep takes about 150 µs).
+const FINE: Duration = Duration::from_micros(200);
 
 /// The pause after a 429 without `Retry-After`, with `--rate`.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
@@ -235,15 +244,13 @@ impl Pace {
                     (true, _) => Some(now),
                     (false, Some(next)) if next > now => Some(next),
                     (false, _) => {
-                        // A timer that fired late is caught up by at most 1% of the interval:
-                        // requests never come closer than 99% of it (a gateway with a burst of
-                        // 1 refuses any closer than its own), and lateness does not add up.
-                        let mark = match (rate, next) {
-                            (Some(rate), Some(next)) => next
-                                .max(now.checked_sub(interval(rate).mul_f64(0.01)).unwrap_or(now))
-                                .min(now),
-                            _ => now,
-                        };
+                        let catch_up = state
+                            .adaptive
+                            .as_ref()
+                            .is_some_and(|a| !a.spaces_by_answers());
+                        let mark = rate.zip(next).map_or(now, |(rate, next)| {
+                            mark(next, interval(rate), catch_up, now)
+                        });
                         state.last_sent = Some(mark);
                         state.last = Some((now, None));
                         if let Some(adaptive) = &mut state.adaptive {
@@ -258,10 +265,21 @@ impl Pace {
                 return Some(slot);
             };
             let now = Instant::now();
-            if due > now + Duration::from_millis(2) {
-                // tokio's timer has a 1 ms tick: sleep to a millisecond before, then yield.
-                let wake = (due - Duration::from_millis(1)).min(now + Duration::from_millis(50));
+            if due > now + COARSE {
+                // tokio's timer has a 1 ms tick and may fire a tick late: sleep on it to
+                // `COARSE` before, re-reading at least every 50 ms.
+                let wake = (due - COARSE).min(now + Duration::from_millis(50));
                 if !self.wait(tokio::time::sleep_until(wake.into())).await {
+                    self.give_back(&mut slot);
+                    return None;
+                }
+            } else if due > now + FINE {
+                // The last milliseconds on a thread's own sleep (the kernel's high-resolution
+                // timer) to `FINE` before, what waking this task again takes, then yield: a
+                // request late by a tick is a request early to the gateway next.
+                let wait = due - now - FINE;
+                let _ = tokio::task::spawn_blocking(move || std::thread::sleep(wait)).await;
+                if self.is_interrupted() {
                     self.give_back(&mut slot);
                     return None;
                 }
@@ -355,6 +373,19 @@ impl Pace {
     }
 }
 
+/// When the spacing counts a request sent at `now`, `due` at `next`, as sent: a timer that
+/// fired late is caught up by at most 1% of the `interval` (requests never come closer than
+/// 99% of it, and lateness does not add up), unless `catch_up` is off (against a burst of 1:
+/// the gateway counts from when the late request arrived, so the next one caught up would
+/// arrive early).
+fn mark(next: Instant, interval: Duration, catch_up: bool, now: Instant) -> Instant {
+    if !catch_up {
+        return now;
+    }
+    next.max(now.checked_sub(interval.mul_f64(0.01)).unwrap_or(now))
+        .min(now)
+}
+
 /// The time between two requests at `rate` a second.
 fn interval(rate: f64) -> Duration {
     Duration::from_secs_f64(1.0 / rate.max(crate::adaptive::MIN_RATE))
@@ -396,6 +427,29 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_late_request_is_caught_up_by_1_percent_unless_the_burst_is_1() {
+        let t = Instant::now();
+        let ms = Duration::from_millis;
+        let us = Duration::from_micros;
+        #[rustfmt::skip]
+        let cases = [
+            // (late by, catch up, counted as sent this much after it was due)
+            (ms(0),   true,  ms(0)),
+            (us(50),  true,  ms(0)),     // within 1% of 10 ms: all of it
+            (ms(3),   true,  us(2900)),  // 0.1 ms of it
+            (us(50),  false, us(50)),    // burst 1: none
+            (ms(3),   false, ms(3)),
+        ];
+        for (late, catch_up, counted) in cases {
+            assert_eq!(
+                mark(t, ms(10), catch_up, t + late),
+                t + counted,
+                "late by {late:?}, catch up {catch_up}"
+            );
+        }
+    }
 
     #[test]
     fn recent_counts_the_last_second() {
