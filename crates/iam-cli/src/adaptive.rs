@@ -138,22 +138,28 @@ pub fn decide(
         };
     }
     match bounds {
-        // Within 3%, the upper bound is the gateway's rate. Within 15%, with a burst of 2 or
-        // more, their geometric middle: the lower bound is what is known to pass, but a hold
-        // there climbs back to the rest only after its cubic's 30 s (a burst of 2 at 20/s,
-        // bounded to 18.8-20.6/s by a ramp of 15 requests, held 6% under for a whole 40 s
-        // run), while a hold above the gateway's rate is refused once its burst is spent, and
-        // that bounds the rate finely. A burst of 1 refuses the first request above its rate
-        // (a pause each time bounds too wide from arrival jitter are tried again), and wider
-        // bounds are a slow gateway's (the ramp's last step was wider): the lower one. Even above
-        // the rate refused: a request refused under the gateway's rate (it arrived early) moves
-        // the margin (`next_margin`), not the limit. Held too when no wider than the slowest
-        // ramp's step between two requests: ramping again could bound it no better (at 1/s, 28%
-        // a request: it once ramped again for ever, a 429 in three).
+        // Bounds within 3% are tight. Held at:
+        // - tight, with a burst of 2 or more: the upper bound, the gateway's rate;
+        // - tight, against a burst of 1: their geometric middle. A ramp is refused at its first
+        //   request closer than the bucket's interval, so the bounds are one step either side,
+        //   and the upper one is half a step high on average (100.4 to 101.3/s on a 100/s
+        //   bucket; the spacing, which counts from the limit, then came 1% short);
+        // - within 15%, with a burst of 2 or more: their middle too. The lower bound is what is
+        //   known to pass, but a hold there climbs back only after its cubic's 30 s (a burst of
+        //   2 at 20/s, bounded to 18.8-20.6/s by a ramp of 15 requests, was held 6% under for a
+        //   whole 40 s run), while a hold above the gateway's rate is refused once the burst is
+        //   spent, and that bounds the rate finely;
+        // - else the lower bound: a burst of 1 refuses the first request above its rate (loose
+        //   bounds come from arrival jitter, and trying the middle costs a pause each time),
+        //   and wider bounds are a slow gateway's, no wider than the slowest ramp's step between
+        //   two requests: ramping again could bound them no better (at 1/s, 28% a request: it
+        //   once ramped again for ever, a 429 in three).
+        // Even above the rate refused: a request refused under the gateway's rate (it arrived
+        // early) moves the margin (`next_margin`), not the limit.
         Some((lo, hi)) if hi <= lo * 1.15_f64.max(1.05 * slowest_step(lo)) => Next::Hold {
-            limit: if hi <= lo * 1.03 {
+            limit: if hi <= lo * 1.03 && burst >= 2.0 {
                 hi
-            } else if hi <= lo * 1.15 && burst >= 2.0 {
+            } else if hi <= lo * 1.03 || (hi <= lo * 1.15 && burst >= 2.0) {
                 (lo * hi).sqrt()
             } else {
                 lo
@@ -673,6 +679,8 @@ mod tests {
             // Refused at 98.5/s, the replay putting the gateway at 99.4 to 99.5 (the request
             // arrived early): the limit stays, as the replay found it.
             (None, Some((99.38, 99.48)), 2.0, 98.49, (95.4, 95.4), one, false, hold(99.48, true)),
+            // Against a burst of 1, tight bounds are held at their middle.
+            (None, Some((99.0, 101.0)), 1.0, 101.0, (60.0, 59.0), one, true, hold(9999f64.sqrt(), true)),
             // What the bucket refilled is a floor.
             (None, Some((9.0, 10.0)), 2.0, 25.0, (12.0, 12.0), one, false, hold(12.0, false)),
             // Its burst is not: after a burst of 100 at 100/s, 1.8 s delivered 276 (153/s), of
