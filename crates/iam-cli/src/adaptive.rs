@@ -108,7 +108,8 @@ pub enum Next {
 
 /// What a 429 teaches, from the limit the answer published in its headers (`RateLimit-Policy`,
 /// `X-RateLimit-Limit-Second`: believed when present), the replay's bounds on the gateway's
-/// rate (`None` when there was nothing to replay), the rate in force, what was delivered over
+/// rate (`None` when there was nothing to replay), the gateway's burst (as its first answers
+/// showed it; 1 until they have), the rate in force, what was delivered over
 /// the last 10 s (`delivered`, and `refilled`: the same less the gateway's burst, what its
 /// bucket must have refilled), and the pause the gateway asked for.
 ///
