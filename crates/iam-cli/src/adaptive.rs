@@ -109,7 +109,8 @@ pub enum Next {
 /// What a 429 teaches, from the limit the answer published in its headers (`RateLimit-Policy`,
 /// `X-RateLimit-Limit-Second`: believed when present), the replay's bounds on the gateway's
 /// rate (`None` when there was nothing to replay), the gateway's burst (as its first answers
-/// showed it; 1 until they have), the rate in force, what was delivered over
+/// showed it; 1 until they have) and the path's spread ([`Adaptive::spread`]), the rate in
+/// force, what was delivered over
 /// the last 10 s (`delivered`, and `refilled`: the same less the gateway's burst, what its
 /// bucket must have refilled), and the pause the gateway asked for.
 ///
@@ -119,7 +120,7 @@ pub enum Next {
 pub fn decide(
     published: Option<f64>,
     bounds: Option<(f64, f64)>,
-    burst: f64,
+    (burst, spread): (f64, Duration),
     current: f64,
     (delivered, refilled): (f64, f64),
     pause: Duration,
@@ -144,7 +145,11 @@ pub fn decide(
         // - tight, against a burst of 1: their geometric middle. A ramp is refused at its first
         //   request closer than the bucket's interval, so the bounds are one step either side,
         //   and the upper one is half a step high on average (100.4 to 101.3/s on a 100/s
-        //   bucket; the spacing, which counts from the limit, then came 1% short);
+        //   bucket; the spacing, which counts from the limit, then came 1% short).
+        //   Against a burst of 1, the bounds may be twice the path's spread wider (in time
+        //   between requests) and still tight: a request is admitted or refused up to a spread
+        //   late or early, so a ramp bounds no finer (at 100/s on a local host, 96.3-99.8/s and
+        //   98.8-102.7/s around a bucket of 100/s), and the hold leaves the spread as slack;
         // - within 15%, with a burst of 2 or more: their middle too. The lower bound is what is
         //   known to pass, but a hold there climbs back only after its cubic's 30 s (a burst of
         //   2 at 20/s, bounded to 18.8-20.6/s by a ramp of 15 requests, was held 6% under for a
@@ -157,18 +162,28 @@ pub fn decide(
         //   once ramped again for ever, a 429 in three).
         // Even above the rate refused: a request refused under the gateway's rate (it arrived
         // early) moves the margin (`next_margin`), not the limit.
-        Some((lo, hi)) if hi <= lo * 1.15_f64.max(1.05 * slowest_step(lo)) => Next::Hold {
-            limit: if hi <= lo * 1.03 && burst >= 2.0 {
-                hi
-            } else if hi <= lo * 1.03 || (hi <= lo * 1.15 && burst >= 2.0) {
-                (lo * hi).sqrt()
+        Some((lo, hi)) if hi <= lo * 1.15_f64.max(1.05 * slowest_step(lo)) => {
+            // Tight: within 3%, and against a burst of 1 within twice the path's spread more
+            // (in time between requests; the bounds of a ramp can be no finer).
+            let path = if burst < 2.0 {
+                2.0 * spread.as_secs_f64() * hi
             } else {
-                lo
+                0.0
+            };
+            let tight = hi <= lo * (1.03 + path);
+            Next::Hold {
+                limit: if tight && burst >= 2.0 {
+                    hi
+                } else if tight || (hi <= lo * 1.15 && burst >= 2.0) {
+                    (lo * hi).sqrt()
+                } else {
+                    lo
+                }
+                .max(refilled)
+                .max(MIN_RATE),
+                tight,
             }
-            .max(refilled)
-            .max(MIN_RATE),
-            tight: hi <= lo * 1.03,
-        },
+        }
         // Too coarse (the ramp stepped over the limit): ramp again, more slowly, from what is
         // known to pass.
         Some((lo, hi)) if lo > 0.0 => Next::Probe {
@@ -354,6 +369,10 @@ pub struct Adaptive {
     /// request that arrives a millisecond early), so the margin doubles (2% to 30%); refused
     /// only while probing above it, it halves.
     pub margin: f64,
+    /// How unevenly requests reach the gateway, as the pace measured it: the spread of the
+    /// recent round trips (their median less the shortest), set before each [`Adaptive::limited`].
+    /// Against a burst of 1 the hold leaves this much time beyond the gateway's interval.
+    pub spread: Duration,
     /// When the first 429 was heard, until the burst is counted: every request sent before it
     /// was sent while the gateway's bucket was full or emptying (answers to requests sent
     /// together may come in any order, so the first refused one is no boundary).
@@ -377,6 +396,7 @@ impl Adaptive {
             confidence: 0,
             burst: None,
             margin: 0.0,
+            spread: Duration::ZERO,
             first_heard: None,
             decided_at: None,
             resumed_at: now,
@@ -563,7 +583,7 @@ impl Adaptive {
                 match decide(
                     published,
                     bounds,
-                    self.burst.unwrap_or(1.0),
+                    (self.burst.unwrap_or(1.0), self.spread),
                     current,
                     self.delivered(now),
                     pause,
@@ -609,6 +629,15 @@ impl Adaptive {
             .max(PROBE_COST * pause.as_secs_f64());
         let c = (1.0 - HOLD) / (k * k * k);
         let plateau = (limit * (1.0 - self.margin)).max(MIN_RATE);
+        // A burst of 1 refuses a request that arrives early by any amount, and how early they
+        // arrive is a matter of time, not of the rate: leave the path's spread between requests
+        // (at 100/s, 180 µs on a local host is 1.8%; at 5/s, 0.1%).
+        let plateau = if self.spaces_by_answers() {
+            1.0 / (1.0 / plateau + self.spread.as_secs_f64())
+        } else {
+            plateau
+        }
+        .max(MIN_RATE);
         self.mode = Mode::Hold {
             limit: plateau,
             start,
@@ -713,9 +742,78 @@ mod tests {
             cases.into_iter().enumerate()
         {
             assert_eq!(
-                decide(published, bounds, burst, current, delivered, pause, probing),
+                decide(
+                    published,
+                    bounds,
+                    (burst, Duration::ZERO),
+                    current,
+                    delivered,
+                    pause,
+                    probing
+                ),
                 expected,
                 "case {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn against_a_burst_of_1_bounds_as_fine_as_the_path_allows_are_tight() {
+        let us = Duration::from_micros;
+        let hold = |limit: f64, tight: bool| Next::Hold { limit, tight };
+        // (bounds, burst, the path's spread) -> next; after a first ramp at 100/s, 1 s pause.
+        #[rustfmt::skip]
+        let cases = [
+            // Ramps measured against a burst-1 bucket of 100/s on a local host (spread ~180 µs):
+            // 369 and 389 µs apart in time, within twice the spread and 3%: the middle.
+            ((96.3, 99.85), 1.0, us(180), hold((96.3f64 * 99.85).sqrt(), true)),
+            ((98.76, 102.71), 1.0, us(180), hold((98.76f64 * 102.71).sqrt(), true)),
+            // Without the spread, the lower bound, as before.
+            ((96.3, 99.85), 1.0, us(0), hold(96.3, false)),
+            // At 5/s the spread is 0.2% of the interval: 5% bounds stay loose.
+            ((4.8, 5.04), 1.0, us(180), hold(4.8, false)),
+            // A burst of 2 absorbs the spread: 3.7% bounds at their middle, but not tight.
+            ((96.3, 99.85), 2.0, us(180), hold((96.3f64 * 99.85).sqrt(), false)),
+        ];
+        for (bounds, burst, spread, expected) in cases {
+            let next = decide(
+                None,
+                Some(bounds),
+                (burst, spread),
+                101.0,
+                (0.0, 0.0),
+                Duration::from_secs(1),
+                true,
+            );
+            assert_eq!(
+                next, expected,
+                "{bounds:?} burst {burst}, spread {spread:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn against_a_burst_of_1_the_hold_leaves_the_paths_spread_beyond_the_interval() {
+        let t = Instant::now();
+        let us = Duration::from_micros;
+        // (burst, spread) -> the plateau held under a limit of 100/s (a 10 ms interval)
+        let cases = [
+            (1.0, us(0), 100.0),
+            (1.0, us(200), 1.0 / 0.0102),
+            (1.0, us(180), 1.0 / 0.01018),
+            (2.0, us(200), 100.0),
+        ];
+        for (burst, spread, plateau) in cases {
+            let mut c = Adaptive::new(t);
+            c.burst = Some(burst);
+            c.spread = spread;
+            c.hold(100.0, true, t, Duration::from_secs(1));
+            let Mode::Hold { limit, .. } = c.mode else {
+                panic!("holding");
+            };
+            assert!(
+                (limit - plateau).abs() < 1e-9,
+                "burst {burst}, spread {spread:?}: {limit}, not {plateau}"
             );
         }
     }

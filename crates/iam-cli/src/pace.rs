@@ -339,8 +339,12 @@ impl Pace {
                 state.seed ^= state.seed >> 7;
                 state.seed ^= state.seed << 17;
                 let jitter = (state.seed >> 11) as f64 / (1u64 << 53) as f64;
+                let spread = spread(&state.rtts);
                 let pause = match &mut state.adaptive {
-                    Some(adaptive) => adaptive.limited(slot.sent, after, published, now, jitter),
+                    Some(adaptive) => {
+                        adaptive.spread = spread;
+                        adaptive.limited(slot.sent, after, published, now, jitter)
+                    }
                     None => after.unwrap_or(DEFAULT_PAUSE).min(MAX_PAUSE),
                 };
                 let until = now + pause;
@@ -384,6 +388,17 @@ fn mark(next: Instant, interval: Duration, catch_up: bool, now: Instant) -> Inst
     }
     next.max(now.checked_sub(interval.mul_f64(0.01)).unwrap_or(now))
         .min(now)
+}
+
+/// How unevenly the path delivers: the median of the round trips less the shortest (zero with
+/// none). Computed on a 429 only, off the hot path.
+fn spread(rtts: &VecDeque<Duration>) -> Duration {
+    let mut sorted: Vec<Duration> = rtts.iter().copied().collect();
+    sorted.sort_unstable();
+    match (sorted.first(), sorted.get(sorted.len() / 2)) {
+        (Some(min), Some(median)) => median.saturating_sub(*min),
+        _ => Duration::ZERO,
+    }
 }
 
 /// The time between two requests at `rate` a second.
@@ -448,6 +463,21 @@ mod tests {
                 t + counted,
                 "late by {late:?}, catch up {catch_up}"
             );
+        }
+    }
+
+    #[test]
+    fn the_spread_is_the_median_round_trip_less_the_shortest() {
+        let us = Duration::from_micros;
+        let cases: [(&[u64], u64); 4] = [
+            (&[], 0),
+            (&[400], 0),
+            (&[420, 170, 500, 430, 410], 250),
+            (&[300, 300, 300, 900], 0),
+        ];
+        for (rtts, expected) in cases {
+            let rtts: VecDeque<Duration> = rtts.iter().map(|&r| us(r)).collect();
+            assert_eq!(spread(&rtts), us(expected), "{rtts:?}");
         }
     }
 
