@@ -342,7 +342,7 @@ impl Pace {
                 let spread = spread(&state.rtts);
                 let pause = match &mut state.adaptive {
                     Some(adaptive) => {
-                        adaptive.spread = spread;
+                        adaptive.measured_spread(spread);
                         adaptive.limited(slot.sent, after, published, now, jitter)
                     }
                     None => after.unwrap_or(DEFAULT_PAUSE).min(MAX_PAUSE),
