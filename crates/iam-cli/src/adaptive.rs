@@ -166,9 +166,10 @@ pub fn decide(
         // early) moves the margin (`next_margin`), not the limit.
         Some((lo, hi)) if hi <= lo * 1.15_f64.max(1.05 * slowest_step(lo)) => {
             // Tight: within 3%, and against a burst of 1 within twice the path's spread more
-            // (in time between requests; the bounds of a ramp can be no finer).
+            // (in time between requests; the bounds of a ramp can be no finer), the spread
+            // counted as the hold leaves it (2% of the interval at most).
             let path = if burst < 2.0 {
-                2.0 * spread.as_secs_f64() * hi
+                2.0 * (spread.as_secs_f64() * hi).min(SPREAD_HELD)
             } else {
                 0.0
             };
@@ -460,7 +461,7 @@ impl Adaptive {
     }
 
     /// The path's spread as measured now (by the pace, before a 429's [`Adaptive::limited`]):
-    /// kept if larger than the last. Measured over 64 round trips it ranged from 100 to 320 µs
+    /// kept if larger than the last. Measured over 64 round trips it ranged from 100 to 700 µs
     /// on one local host, and a hold that left 100 µs was refused every 10 to 30 s.
     pub fn measured_spread(&mut self, spread: Duration) {
         self.spread = self.spread.max(spread);
@@ -811,6 +812,8 @@ mod tests {
             ((96.3, 99.85), 1.0, us(0), hold(96.3, false)),
             // At 5/s the spread is 0.2% of the interval: 5% bounds stay loose.
             ((4.8, 5.04), 1.0, us(180), hold(4.8, false)),
+            // A spread beyond 2% of the interval counts as 2%: 11% bounds are loose.
+            ((90.0, 100.0), 1.0, us(700), hold(90.0, false)),
             // A burst of 2 absorbs the spread: 3.7% bounds at their middle, but not tight.
             ((96.3, 99.85), 2.0, us(180), hold((96.3f64 * 99.85).sqrt(), false)),
         ];

@@ -339,10 +339,10 @@ impl Pace {
                 state.seed ^= state.seed >> 7;
                 state.seed ^= state.seed << 17;
                 let jitter = (state.seed >> 11) as f64 / (1u64 << 53) as f64;
-                let spread = spread(&state.rtts);
-                let pause = match &mut state.adaptive {
+                let State { adaptive, rtts, .. } = &mut *state;
+                let pause = match adaptive {
                     Some(adaptive) => {
-                        adaptive.measured_spread(spread);
+                        adaptive.measured_spread(spread(rtts));
                         adaptive.limited(slot.sent, after, published, now, jitter)
                     }
                     None => after.unwrap_or(DEFAULT_PAUSE).min(MAX_PAUSE),
