@@ -169,7 +169,7 @@ pub fn decide(
             // (in time between requests; the bounds of a ramp can be no finer), the spread
             // counted as the hold leaves it (2% of the interval at most).
             let path = if burst < 2.0 {
-                2.0 * (spread.as_secs_f64() * hi).min(SPREAD_HELD)
+                2.0 * spread_share(spread, hi)
             } else {
                 0.0
             };
@@ -247,6 +247,12 @@ pub fn next_margin(margin: f64, under: bool, explained: bool) -> f64 {
     } else {
         margin / 2.0
     }
+}
+
+/// The share of the interval at `rate` that a hold against a burst of 1 leaves for the path's
+/// `spread`: all of it, up to [`SPREAD_HELD`].
+fn spread_share(spread: Duration, rate: f64) -> f64 {
+    (spread.as_secs_f64() * rate).min(SPREAD_HELD)
 }
 
 /// The rate whose interval is `spread` shorter than `rate`'s: the limit a hold spaced
@@ -672,8 +678,7 @@ impl Adaptive {
         // (measured over 64 round trips, the spread was 100 to 700 µs on one host; beyond 2%,
         // the slack costs more than the 429s it avoids: a 1 s pause in 40 s is 2.5%).
         self.held_spread = if self.spaces_by_answers() {
-            self.spread
-                .min(Duration::from_secs_f64(SPREAD_HELD / plateau))
+            Duration::from_secs_f64(spread_share(self.spread, plateau) / plateau)
         } else {
             Duration::ZERO
         };
