@@ -91,7 +91,8 @@ struct State {
     last_sent: Option<Instant>,
     /// The last request sent, and its round trip once answered ([`spaced`]).
     last: Option<(Instant, Option<Duration>)>,
-    /// The last round trips, for the shortest ([`spaced`]'s floor).
+    /// The last round trips of paced requests: their shortest ([`spaced`]'s floor) and their
+    /// spread ([`spread`]).
     rtts: VecDeque<Duration>,
     /// A xorshift state for the backoff's jitter.
     seed: u64,
@@ -113,6 +114,9 @@ pub struct Pace {
 pub struct Slot<'a> {
     permit: Option<SemaphorePermit<'a>>,
     sent: Instant,
+    /// Sent at the adaptive pace's rate (not all at once, before any limit, when requests
+    /// queue behind each other and their round trips say nothing of the path).
+    paced: bool,
 }
 
 /// What the pace needs to know of an answer.
@@ -196,6 +200,7 @@ impl Pace {
         let mut slot = Slot {
             permit: Some(permit),
             sent: Instant::now(),
+            paced: false,
         };
         loop {
             let paused = self.state.lock().expect("lock").paused_until;
@@ -257,6 +262,7 @@ impl Pace {
                             adaptive.sent(now);
                         }
                         slot.sent = now;
+                        slot.paced = rate.is_some();
                         None
                     }
                 }
@@ -317,10 +323,15 @@ impl Pace {
         let now = Instant::now();
         let mut state = self.state.lock().expect("lock");
         let rtt = now.saturating_duration_since(slot.sent);
-        if state.rtts.len() == RTTS {
-            state.rtts.pop_front();
+        // The first requests leave together, before any limit is known: their round trips
+        // include each other's (at the first 429, eight sent at once spread over 0.9 to 1.2 ms,
+        // where paced ones spread over 0.2 ms, and the hold left 2% of a 20/s interval for it).
+        if slot.paced {
+            if state.rtts.len() == RTTS {
+                state.rtts.pop_front();
+            }
+            state.rtts.push_back(rtt);
         }
-        state.rtts.push_back(rtt);
         if let Some((sent, answer)) = &mut state.last
             && *sent == slot.sent
         {
@@ -530,6 +541,23 @@ mod tests {
             "waited for the pause"
         );
         pace.answered(slot, Heard::Answer);
+    }
+
+    #[tokio::test]
+    async fn only_paced_requests_count_for_the_round_trips_and_their_spread() {
+        let pace = Pace::new(4, None);
+        // Before any limit, requests leave together: their round trips are not the path's.
+        let first = pace.acquire().await.unwrap();
+        let second = pace.acquire().await.unwrap();
+        assert!(!first.paced && !second.paced);
+        pace.answered(first, Heard::Answer);
+        pace.answered(second, Heard::Limited(Some(Duration::ZERO), None));
+        assert!(pace.state.lock().unwrap().rtts.is_empty());
+        // Once limited, the pace spaces requests: theirs count.
+        let third = pace.acquire().await.unwrap();
+        assert!(third.paced);
+        pace.answered(third, Heard::Answer);
+        assert_eq!(pace.state.lock().unwrap().rtts.len(), 1);
     }
 
     #[tokio::test]
