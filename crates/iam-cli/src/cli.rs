@@ -340,8 +340,8 @@ pub struct Import {
     /// import (exit 1), `skip` counts them as done (exit 0). Never sent again either way.
     #[arg(long, value_enum, value_name = "WHAT", default_value_t)]
     pub existing: Existing,
-    /// Requests per second, evenly spaced (the provider's published limit; a late request is
-    /// caught up, so a second may hold N + 1). Without it the import adapts: a 429 pauses every
+    /// Requests per second, evenly spaced (the provider's published limit; never two closer than
+    /// 1/N s, so a second holds N at most). Without it the import adapts: a 429 pauses every
     /// request for its Retry-After, the limit is measured from what was admitted, and the
     /// import holds just under it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]

@@ -1,9 +1,9 @@
 //! How fast `iam import` sends: the provider's rate limit is the speed limit of the import as a
 //! whole, not of each request.
 //!
-//! - `--rate N`: a governor (GCRA) limiter, N requests per second, evenly spaced (burst 2, so
-//!   that a timer firing late on a loaded machine is caught up: N on average, N + 1 at most in
-//!   any second).
+//! - `--rate N`: a governor (GCRA) limiter, N requests per second, evenly spaced, never two
+//!   closer than 1/N s (burst 1: a late request is not caught up, so a second holds N at most;
+//!   a gateway limiting to exactly N with a small burst admits every request).
 //! - Without it, adaptive ([`crate::adaptive`]): no limit until the first 429; then the limit is
 //!   found by measuring what the gateway admitted, and held just under, probing slowly. Requests
 //!   are spaced at the controller's rate, one at a time (no catch-up burst: a gateway with a
@@ -149,11 +149,14 @@ impl Pace {
     pub fn new(concurrency: usize, rate: Option<NonZeroU32>) -> Self {
         let now = Instant::now();
         let limiter = rate.map(|n| {
-            // One request every 1/N s, never N at once; a burst of 2 lets a request whose timer
-            // fired late be followed at once by the next, so lateness (a loaded machine) is
-            // caught up instead of lost: the average stays N, and a second holds N + 1 at most.
+            // One request every 1/N s, never two closer (burst 1). A burst of 2 caught up a
+            // request whose timer fired late, but against a gateway limiting to exactly N with a
+            // burst of 2, the catch-up (and the two sent at once after every pause) spent its
+            // spare token: each arrival a little early was then refused, a 1 s pause each, and
+            // `--rate 100` made 0.32 N (2.1% of requests 429). With burst 1: 0.98 N and no 429
+            // there, 0.98 N against a burst of N (was 1.00 N).
             Arc::new(RateLimiter::direct(
-                Quota::per_second(n).allow_burst(NonZeroU32::new(2).expect("2 is not 0")),
+                Quota::per_second(n).allow_burst(NonZeroU32::MIN),
             ))
         });
         let seed = std::time::SystemTime::now()
@@ -558,6 +561,22 @@ mod tests {
         assert!(third.paced);
         pace.answered(third, Heard::Answer);
         assert_eq!(pace.state.lock().unwrap().rtts.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn with_rate_two_requests_never_leave_closer_than_its_interval() {
+        // At 50/s, 20 ms apart, even after an idle spell (a pause) in which a burst of 2 would
+        // have let two leave at once and spent a strict gateway's spare token.
+        let pace = Pace::new(4, NonZeroU32::new(50));
+        let first = pace.acquire().await.unwrap();
+        pace.answered(first, Heard::Answer);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let a = pace.acquire().await.unwrap();
+        let b = pace.acquire().await.unwrap();
+        let apart = b.sent - a.sent;
+        assert!(apart >= Duration::from_millis(15), "{apart:?} apart");
+        pace.answered(a, Heard::Answer);
+        pace.answered(b, Heard::Answer);
     }
 
     #[tokio::test]
