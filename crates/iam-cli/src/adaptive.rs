@@ -73,6 +73,8 @@ const FIRST_DOUBLING: Duration = Duration::from_millis(350);
 const MAX_DOUBLING: Duration = Duration::from_millis(2800);
 /// The most of the path's spread a hold against a burst of 1 leaves, as a share of its interval.
 const SPREAD_HELD: f64 = 0.02;
+/// How many intervals beyond `due` a slow answer may delay the next request ([`spaced`]).
+const STALL_COVERED: u32 = 2;
 /// Sends remembered for the replay (and for the delivered rate of the last 10 s).
 const REMEMBERED: usize = 8192;
 
@@ -279,7 +281,7 @@ pub enum LastAnswer {
 /// When the next request may leave: `due` (an interval after the last one, sent at
 /// `last_sent`), later by as much as the last one's round trip exceeded the shortest seen
 /// lately (`floor`) and the `slack` the spacing already leaves (the interval less the gateway's
-/// as found), up to one more `interval`.
+/// as found), up to [`STALL_COVERED`] more intervals.
 ///
 /// A gateway with a small burst spaces requests by when they *arrive*: one that arrives late
 /// makes the next, on time, look early, and a burst-1 bucket refuses it (a 1 s `Retry-After`
@@ -288,6 +290,11 @@ pub enum LastAnswer {
 /// when answers come back well within the interval (`floor` under half of it); a far provider
 /// answers too late to tell, and gets `due`. While the last one is awaited past `due`, 3 ms at
 /// a time (so that the pace sleeps between looks instead of spinning).
+///
+/// Up to two intervals, not one: at 100/s a request answered after 13.7 ms (a stall on a loaded
+/// host), the next sent one interval late, 20.6 ms after it, was refused (it arrived 7 ms after
+/// the stalled one); the 1 s pause cost a hundred times the 3 ms more that would have avoided
+/// it. While answers are slow for long, the rate falls to a third at worst (from a half).
 pub fn spaced(
     due: Instant,
     interval: Duration,
@@ -301,9 +308,13 @@ pub fn spaced(
         return due;
     };
     match last {
-        LastAnswer::After(rtt) => due + rtt.saturating_sub(floor + slack).min(interval),
+        LastAnswer::After(rtt) => {
+            due + rtt
+                .saturating_sub(floor + slack)
+                .min(interval * STALL_COVERED)
+        }
         LastAnswer::Awaited if now < due || last_sent + floor >= now => due,
-        LastAnswer::Awaited => (now + Duration::from_millis(3)).min(due + interval),
+        LastAnswer::Awaited => (now + Duration::from_millis(3)).min(due + interval * STALL_COVERED),
     }
 }
 
@@ -943,13 +954,21 @@ mod tests {
             (LastAnswer::After(ms(0.3)), Some(ms(0.3)), no, ms(5.0), 10.0),
             // 4 ms slower than the shortest: 4 ms later.
             (LastAnswer::After(ms(4.3)), Some(ms(0.3)), no, ms(5.0), 14.0),
-            // At most one more interval.
+            // A stall of 13.7 ms: 13.4 ms later (one interval more was refused, measured).
             (
-                LastAnswer::After(ms(30.0)),
+                LastAnswer::After(ms(13.7)),
                 Some(ms(0.3)),
                 no,
                 ms(5.0),
-                20.0,
+                23.4,
+            ),
+            // At most two more intervals.
+            (
+                LastAnswer::After(ms(40.0)),
+                Some(ms(0.3)),
+                no,
+                ms(5.0),
+                30.0,
             ),
             // The spacing's slack (an interval longer than the gateway's) covers that much
             // lateness.
@@ -974,10 +993,11 @@ mod tests {
             // Awaited before it is due: due (looked at again then).
             (LastAnswer::Awaited, Some(ms(0.3)), no, ms(5.0), 10.0),
             // Awaited past due: looked at again 3 ms later (the pace sleeps, rather than spins,
-            // that long), up to one more interval.
+            // that long), up to two more intervals.
             (LastAnswer::Awaited, Some(ms(0.3)), no, ms(12.0), 15.0),
-            (LastAnswer::Awaited, Some(ms(0.3)), no, ms(19.5), 20.0),
-            (LastAnswer::Awaited, Some(ms(0.3)), no, ms(25.0), 20.0),
+            (LastAnswer::Awaited, Some(ms(0.3)), no, ms(19.5), 22.5),
+            (LastAnswer::Awaited, Some(ms(0.3)), no, ms(28.5), 30.0),
+            (LastAnswer::Awaited, Some(ms(0.3)), no, ms(35.0), 30.0),
         ];
         for (i, (last, floor, slack, now, expected)) in cases.into_iter().enumerate() {
             let at = spaced(due, interval, sent, last, floor, slack, t0 + now);
