@@ -281,7 +281,7 @@ pub enum LastAnswer {
 /// When the next request may leave: `due` (an interval after the last one, sent at
 /// `last_sent`), later by as much as the last one's round trip exceeded the shortest seen
 /// lately (`floor`) and the `slack` the spacing already leaves (the interval less the gateway's
-/// as found), up to [`STALL_COVERED`] more intervals.
+/// as found), up to two more intervals (`STALL_COVERED`).
 ///
 /// A gateway with a small burst spaces requests by when they *arrive*: one that arrives late
 /// makes the next, on time, look early, and a burst-1 bucket refuses it (a 1 s `Retry-After`
