@@ -309,14 +309,11 @@ pub fn spaced(
     let Some(floor) = floor.filter(|f| *f < interval / 2) else {
         return due;
     };
+    let latest = due + interval * STALL_COVERED;
     match last {
-        LastAnswer::After(rtt) => {
-            due + rtt
-                .saturating_sub(floor + slack)
-                .min(interval * STALL_COVERED)
-        }
+        LastAnswer::After(rtt) => (due + rtt.saturating_sub(floor + slack)).min(latest),
         LastAnswer::Awaited if now < due || last_sent + floor >= now => due,
-        LastAnswer::Awaited => (now + Duration::from_millis(3)).min(due + interval * STALL_COVERED),
+        LastAnswer::Awaited => (now + Duration::from_millis(3)).min(latest),
     }
 }
 
