@@ -30,8 +30,9 @@
 //!   leave: one that arrives late makes the next, on time, look early, and a burst-1 bucket
 //!   refuses it. The tail of that lateness (milliseconds on a loaded machine or a network path)
 //!   is beyond any margin, but a slow answer shows it: the next request waits as much
-//!   ([`spaced`]). The burst is known as soon as every request sent before the first 429 was
-//!   heard is answered.
+//!   ([`spaced`]), less the slack beyond the rate known to pass ([`Adaptive::slack`]), not
+//!   beyond the limit held (the bounds' middle, above the gateway's rate half the time). The
+//!   burst is known as soon as every request sent before the first 429 was heard is answered.
 //! - **Learn the margin the path needs.** A 429 under the limit found doubles the margin the
 //!   hold keeps under it ([`next_margin`]), one while probing above it halves it. Unless the
 //!   replay says the rate sent was above the gateway's: then the limit was too high, and it
@@ -271,6 +272,24 @@ fn beyond(rate: f64, spread: Duration) -> f64 {
     }
 }
 
+/// The rate known to pass when holding under `limit` (not a published one: that is known): the
+/// replay's lower bound (what every success since the pause was admitted at) or what the
+/// bucket refilled, whichever is higher, `limit` at most (a window's, or a guess under the rate
+/// refused); `limit` when neither says anything. The spacing's slack counts from it
+/// ([`Adaptive::slack`]): a limit held at the bounds' middle may be above the gateway's rate
+/// (half the time), and a slow answer's wait counted from there was that much short (traced at 100/s: a limit found at
+/// 101.16/s, a request answered after 1.48 ms, the next one waited 0.95 ms and was refused;
+/// waited from the lower bound, it would have waited 0.2 ms more).
+fn known_rate(limit: f64, bounds: Option<(f64, f64)>, refilled: f64) -> f64 {
+    let passed = bounds.map_or(0.0, |(lo, _)| lo).max(refilled);
+    if passed > 0.0 {
+        passed.min(limit)
+    } else {
+        limit
+    }
+    .max(MIN_RATE)
+}
+
 /// What is known of the last request sent when the next one is due ([`spaced`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LastAnswer {
@@ -391,6 +410,8 @@ pub struct Adaptive {
     pub mode: Mode,
     /// The limit found, if any.
     pub limit: Option<f64>,
+    /// The rate known to pass under it ([`known_rate`]), if any.
+    known: Option<f64>,
     /// How many times in a row the same limit was found (probing slows with each).
     pub confidence: u32,
     /// The gateway's burst, as its first answers showed it.
@@ -427,6 +448,7 @@ impl Adaptive {
         Self {
             mode: Mode::Free,
             limit: None,
+            known: None,
             confidence: 0,
             burst: None,
             margin: 0.0,
@@ -468,10 +490,11 @@ impl Adaptive {
         self.burst.is_some_and(|burst| burst <= 1.0)
     }
 
-    /// How much longer than the gateway's interval (the limit found) the interval at `rate`
-    /// is: what a request may arrive late without the next one being refused.
+    /// How much longer than the gateway's interval the interval at `rate` is, counted from
+    /// the rate known to pass (the replay's lower bound, as sent; else the limit found): what a
+    /// request may arrive late without the next one being refused.
     pub fn slack(&self, rate: f64) -> Duration {
-        self.limit.map_or(Duration::ZERO, |limit| {
+        self.known.or(self.limit).map_or(Duration::ZERO, |limit| {
             Duration::from_secs_f64((1.0 / rate.max(MIN_RATE) - 1.0 / limit.max(MIN_RATE)).max(0.0))
         })
     }
@@ -615,18 +638,18 @@ impl Adaptive {
                     .filter(|(t, _)| *t >= from && *t <= sent)
                     .filter_map(|&(t, answer)| answer.map(|ok| (t, ok)))
                     .collect();
-                let bounds = replay_bounds(self.burst.unwrap_or(1.0), from, &replayed);
+                let sent_at = replay_bounds(self.burst.unwrap_or(1.0), from, &replayed);
                 let current = self.rate(sent).unwrap_or(MIN_RATE);
                 // Holding against a burst of 1, requests were spaced the path's spread beyond
                 // the limit: the replay's bounds, and the rate sent, are the gateway's less that.
                 let (bounds, current) = match self.mode {
                     Mode::Hold { .. } if self.spaces_by_answers() => (
-                        bounds.map(|(lo, hi)| {
+                        sent_at.map(|(lo, hi)| {
                             (beyond(lo, self.held_spread), beyond(hi, self.held_spread))
                         }),
                         beyond(current, self.held_spread),
                     ),
-                    _ => (bounds, current),
+                    _ => (sent_at, current),
                 };
                 if let Mode::Hold { start, k, .. } = self.mode {
                     let under = sent.saturating_duration_since(start).as_secs_f64() <= k;
@@ -634,16 +657,26 @@ impl Adaptive {
                     self.margin = next_margin(self.margin, under, explained);
                 }
                 let probing = matches!(self.mode, Mode::Probe { .. });
+                let delivered = self.delivered(now);
                 match decide(
                     published,
                     bounds,
                     (self.burst.unwrap_or(1.0), self.spread),
                     current,
-                    self.delivered(now),
+                    delivered,
                     pause,
                     probing,
                 ) {
-                    Next::Hold { limit, tight } => self.hold(limit, tight, resume, pause),
+                    Next::Hold { limit, tight } => {
+                        self.hold(limit, tight, resume, pause);
+                        self.known = Some(if published.is_some() {
+                            limit
+                        } else {
+                            // What passed as sent, not as the hold's spacing undone: the
+                            // slack is the time beyond that.
+                            known_rate(limit, sent_at, delivered.1)
+                        });
+                    }
                     Next::Probe { from } => {
                         let ramping = match self.mode {
                             Mode::Probe { doubling, .. } => Some(doubling),
@@ -880,6 +913,62 @@ mod tests {
             c.measured_spread(measured);
             assert_eq!(c.spread, kept, "after {measured:?}");
         }
+    }
+
+    #[test]
+    fn the_slack_counts_from_the_rate_known_to_pass() {
+        // (limit held, bounds, refilled) -> the rate known to pass
+        let cases = [
+            // Tight bounds held at their middle: the lower one is what passed.
+            (100.0, Some((99.0, 101.0)), 0.0, 99.0),
+            // What the bucket refilled is known too.
+            (100.0, Some((99.0, 101.0)), 99.5, 99.5),
+            // Never above the limit held (a guess 10% under the rate refused, a published one).
+            (90.0, Some((95.0, 110.0)), 0.0, 90.0),
+            (100.0, Some((95.0, 110.0)), 120.0, 100.0),
+            // No lower bound (one success, or none): what was refilled, else the limit.
+            (45.0, Some((0.0, 50.0)), 0.0, 45.0),
+            (45.0, Some((0.0, 50.0)), 30.0, 30.0),
+            (45.0, None, 0.0, 45.0),
+            (45.0, None, 30.0, 30.0),
+        ];
+        for (limit, bounds, refilled, known) in cases {
+            assert_eq!(
+                known_rate(limit, bounds, refilled),
+                known,
+                "{limit} {bounds:?} {refilled}"
+            );
+        }
+        // The slack a hold leaves a slow answer counts from it: at 98/s under a limit of
+        // 101/s known to pass at 99/s, 1/98 - 1/99 s (not 1/98 - 1/101).
+        let t = Instant::now();
+        let mut c = Adaptive::new(t);
+        c.limit = Some(101.0);
+        c.known = Some(99.0);
+        let slack = c.slack(98.0).as_secs_f64();
+        assert!((slack - (1.0 / 98.0 - 1.0 / 99.0)).abs() < 1e-9, "{slack}");
+        c.known = None;
+        let slack = c.slack(98.0).as_secs_f64();
+        assert!((slack - (1.0 / 98.0 - 1.0 / 101.0)).abs() < 1e-9, "{slack}");
+
+        // Holding against a burst of 1 with 200 µs of spread left: what passed is the rate as
+        // sent (a 10.2 ms interval), not that rate with the spacing undone (10 ms: 100/s).
+        let mut c = Adaptive::new(t);
+        c.burst = Some(1.0);
+        c.spread = Duration::from_micros(200);
+        c.hold(100.0, true, t, Duration::from_secs(1));
+        let at = |i: u32| t + Duration::from_micros(10_200) * i;
+        for i in 0..50 {
+            c.sent(at(i));
+            c.answered(at(i));
+        }
+        let refused = at(49) + Duration::from_micros(10_100);
+        c.sent(refused);
+        let heard = refused + Duration::from_micros(300);
+        c.limited(refused, Some(Duration::from_secs(1)), None, heard, 0.5);
+        let known = c.known.expect("holding");
+        assert!((known - 1.0 / 0.0102).abs() < 0.01, "{known}");
+        assert!(c.limit.expect("holding") > known, "{:?}", c.limit);
     }
 
     #[test]
