@@ -640,10 +640,17 @@ impl Adaptive {
                     .collect();
                 let sent_at = replay_bounds(self.burst.unwrap_or(1.0), from, &replayed);
                 let current = self.rate(sent).unwrap_or(MIN_RATE);
+                // The replay says the rate sent was above the gateway's: the limit held was
+                // too high.
+                let explained = sent_at.is_some_and(|(_, hi)| hi <= current);
                 // Holding against a burst of 1, requests were spaced the path's spread beyond
-                // the limit: the replay's bounds, and the rate sent, are the gateway's less that.
+                // the limit: unless the limit was too high, the replay's bounds, and the rate
+                // sent, are the gateway's less that. When it was, they are the gateway's as
+                // sent: undone, the limit held again was the one refused (a first ramp's lower
+                // bound 1.4% above a bucket of 100/s, let through by a request that arrived
+                // late: refused at 99.93/s, held again at 101.26/s, refused again 4.7 s later).
                 let (bounds, current) = match self.mode {
-                    Mode::Hold { .. } if self.spaces_by_answers() => (
+                    Mode::Hold { .. } if self.spaces_by_answers() && !explained => (
                         sent_at.map(|(lo, hi)| {
                             (beyond(lo, self.held_spread), beyond(hi, self.held_spread))
                         }),
@@ -653,7 +660,6 @@ impl Adaptive {
                 };
                 if let Mode::Hold { start, k, .. } = self.mode {
                     let under = sent.saturating_duration_since(start).as_secs_f64() <= k;
-                    let explained = bounds.is_some_and(|(_, hi)| hi <= current);
                     self.margin = next_margin(self.margin, under, explained);
                 }
                 let probing = matches!(self.mode, Mode::Probe { .. });
@@ -913,6 +919,37 @@ mod tests {
             c.measured_spread(measured);
             assert_eq!(c.spread, kept, "after {measured:?}");
         }
+    }
+
+    #[test]
+    fn against_a_burst_of_1_a_limit_refused_as_sent_is_held_again_under_the_rate_refused() {
+        // A first ramp's bounds 1.4% above a bucket of 100/s (a request let through because it
+        // arrived late), held with 150 µs of spread left; refused at the rate the hold sent.
+        let t = Instant::now();
+        let mut c = Adaptive::new(t);
+        c.burst = Some(1.0);
+        c.spread = Duration::from_micros(150);
+        c.hold(101.4, true, t, Duration::from_secs(1));
+        let mut now = t;
+        for _ in 0..200 {
+            now += Duration::from_secs_f64(1.0 / c.rate(now).expect("holding"));
+            c.sent(now);
+            c.answered(now);
+        }
+        let refused = now + Duration::from_secs_f64(1.0 / c.rate(now).expect("holding"));
+        let rate = c.rate(refused).expect("holding");
+        c.sent(refused);
+        let heard = refused + Duration::from_micros(300);
+        c.limited(refused, Some(Duration::from_secs(1)), None, heard, 0.5);
+        // Held again under the rate refused by the spread (undoing the spacing would hold the
+        // same limit again: 101.4/s, and the same plateau), the margin unchanged.
+        let Mode::Hold { limit: plateau, .. } = c.mode else {
+            panic!("holding: {:?}", c.mode);
+        };
+        let under = 1.0 / (1.0 / rate + 150e-6);
+        assert!((plateau - under).abs() < 0.05, "{plateau}, not {under}");
+        assert!(c.limit.expect("holding") < 101.0, "{:?}", c.limit);
+        assert_eq!(c.margin, 0.0);
     }
 
     #[test]
