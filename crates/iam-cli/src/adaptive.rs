@@ -272,17 +272,25 @@ fn beyond(rate: f64, spread: Duration) -> f64 {
     }
 }
 
-/// The rate known to pass when holding under `limit` (not a published one: that is known): the
-/// replay's lower bound (what every success since the pause was admitted at) or what the
-/// bucket refilled, whichever is higher, `limit` at most (a window's, or a guess under the rate
-/// refused); `limit` when neither says anything. The spacing's slack counts from it
-/// ([`Adaptive::slack`]): a limit held at the bounds' middle may be above the gateway's rate
-/// (half the time), and a slow answer's wait counted from there was that much short (traced at 100/s: a limit found at
-/// 101.16/s, a request answered after 1.48 ms, the next one waited 0.95 ms and was refused;
-/// waited from the lower bound, it would have waited 0.2 ms more).
-fn known_rate(limit: f64, bounds: Option<(f64, f64)>, refilled: f64) -> f64 {
+/// The rate known to pass when holding under `limit`: the limit itself when the answer
+/// `published` it; else the replay's lower bound (what every success since the pause was
+/// admitted at) or what the bucket refilled, whichever is higher, `limit` at most (a window's,
+/// or a guess under the rate refused); `limit` when neither says anything. The spacing's slack
+/// counts from it ([`Adaptive::slack`]): a limit held at the bounds' middle may be above the
+/// gateway's rate (half the time), and a slow answer's wait counted from there was that much
+/// short (traced at 100/s: a limit found at 101.16/s, a request answered after 1.48 ms, the
+/// next one waited 0.95 ms and was refused; waited from the lower bound, it would have waited
+/// 0.2 ms more).
+fn known_rate(
+    limit: f64,
+    published: Option<f64>,
+    bounds: Option<(f64, f64)>,
+    refilled: f64,
+) -> f64 {
     let passed = bounds.map_or(0.0, |(lo, _)| lo).max(refilled);
-    if passed > 0.0 {
+    if published.is_some() {
+        limit
+    } else if passed > 0.0 {
         passed.min(limit)
     } else {
         limit
@@ -675,13 +683,9 @@ impl Adaptive {
                 ) {
                     Next::Hold { limit, tight } => {
                         self.hold(limit, tight, resume, pause);
-                        self.known = Some(if published.is_some() {
-                            limit
-                        } else {
-                            // What passed as sent, not as the hold's spacing undone: the
-                            // slack is the time beyond that.
-                            known_rate(limit, sent_at, delivered.1)
-                        });
+                        // What passed as sent, not as the hold's spacing undone: the slack is
+                        // the time beyond that.
+                        self.known = Some(known_rate(limit, published, sent_at, delivered.1));
                     }
                     Next::Probe { from } => {
                         let ramping = match self.mode {
@@ -954,26 +958,28 @@ mod tests {
 
     #[test]
     fn the_slack_counts_from_the_rate_known_to_pass() {
-        // (limit held, bounds, refilled) -> the rate known to pass
+        // (limit held, published, bounds, refilled) -> the rate known to pass
         let cases = [
+            // A published limit is known.
+            (100.0, Some(100.0), Some((99.0, 101.0)), 0.0, 100.0),
             // Tight bounds held at their middle: the lower one is what passed.
-            (100.0, Some((99.0, 101.0)), 0.0, 99.0),
+            (100.0, None, Some((99.0, 101.0)), 0.0, 99.0),
             // What the bucket refilled is known too.
-            (100.0, Some((99.0, 101.0)), 99.5, 99.5),
-            // Never above the limit held (a guess 10% under the rate refused, a published one).
-            (90.0, Some((95.0, 110.0)), 0.0, 90.0),
-            (100.0, Some((95.0, 110.0)), 120.0, 100.0),
+            (100.0, None, Some((99.0, 101.0)), 99.5, 99.5),
+            // Never above the limit held (a guess 10% under the rate refused, a window's).
+            (90.0, None, Some((95.0, 110.0)), 0.0, 90.0),
+            (100.0, None, Some((95.0, 110.0)), 120.0, 100.0),
             // No lower bound (one success, or none): what was refilled, else the limit.
-            (45.0, Some((0.0, 50.0)), 0.0, 45.0),
-            (45.0, Some((0.0, 50.0)), 30.0, 30.0),
-            (45.0, None, 0.0, 45.0),
-            (45.0, None, 30.0, 30.0),
+            (45.0, None, Some((0.0, 50.0)), 0.0, 45.0),
+            (45.0, None, Some((0.0, 50.0)), 30.0, 30.0),
+            (45.0, None, None, 0.0, 45.0),
+            (45.0, None, None, 30.0, 30.0),
         ];
-        for (limit, bounds, refilled, known) in cases {
+        for (limit, published, bounds, refilled, known) in cases {
             assert_eq!(
-                known_rate(limit, bounds, refilled),
+                known_rate(limit, published, bounds, refilled),
                 known,
-                "{limit} {bounds:?} {refilled}"
+                "{limit} {published:?} {bounds:?} {refilled}"
             );
         }
         // The slack a hold leaves a slow answer counts from it: at 98/s under a limit of
