@@ -288,14 +288,12 @@ fn known_rate(
     refilled: f64,
 ) -> f64 {
     let passed = bounds.map_or(0.0, |(lo, _)| lo).max(refilled);
-    if published.is_some() {
-        limit
-    } else if passed > 0.0 {
+    let known = if published.is_none() && passed > 0.0 {
         passed.min(limit)
     } else {
         limit
-    }
-    .max(MIN_RATE)
+    };
+    known.max(MIN_RATE)
 }
 
 /// What is known of the last request sent when the next one is due ([`spaced`]).
