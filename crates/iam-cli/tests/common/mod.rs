@@ -99,9 +99,15 @@ impl Drop for Sim {
     }
 }
 
+/// The `iam` binary under test: this build's, or the one `IAM_TEST_BIN` names (to show that a
+/// test fails on an earlier build: `IAM_TEST_BIN=/path/to/old/iam cargo test --test import`).
+pub fn binary() -> std::ffi::OsString {
+    std::env::var_os("IAM_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_iam").into())
+}
+
 /// The `iam` command with a clean environment of its own (no IAM_* from the caller).
 pub fn iam(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_iam"));
+    let mut command = Command::new(binary());
     command.args(args);
     for var in [
         "IAM_TOKEN",
