@@ -187,7 +187,17 @@ pub async fn run(args: CreateUser) -> Result<(), Failure> {
             }
             return Err(failure);
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => {
+            let mut failure = Failure::from(e);
+            if failure.code == crate::exit::CREDENTIALS {
+                failure.message.push_str(&format!(
+                    "; the credentials came from {}: check them, or get new ones",
+                    built.credentials
+                ));
+                failure.field = Some(built.credentials);
+            }
+            return Err(failure);
+        }
     };
     match args.output {
         Output::Json => crate::print_stdout(&format!("{}\n", created_json(&created))),

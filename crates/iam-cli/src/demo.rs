@@ -197,6 +197,7 @@ pub async fn run() -> Result<(), Failure> {
         )?),
         description: format!("nexway at {url}"),
         target: crate::journal::Target::new("nexway", &url, None),
+        credentials: "the demo's token".to_owned(),
     };
     let result = crate::import::run_with(args, built).await;
     let rejects = std::fs::read_to_string(dir.join("users.csv.rejects")).unwrap_or_default();

@@ -1,12 +1,13 @@
 //! `iam import`: stream rows, send them with bounded concurrency, journal every outcome.
 
-use std::io::{BufReader, IsTerminal, Write};
+use std::collections::HashMap;
+use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use iam_clients::{Disposition, IdentityProvider};
+use iam_clients::{Disposition, IdentityProvider, NewUser};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
@@ -34,6 +35,7 @@ pub struct Counts {
     pub rejected: AtomicU64,
     pub failed: AtomicU64,
     pub unknown: AtomicU64,
+    pub not_sent: AtomicU64,
     pub unknown_rows: Mutex<Vec<(u64, String)>>,
 }
 
@@ -51,6 +53,7 @@ impl Counts {
             Tally::Rejected => &self.rejected,
             Tally::Failed => &self.failed,
             Tally::Unknown => &self.unknown,
+            Tally::NotSent => &self.not_sent,
         }
     }
 
@@ -66,43 +69,52 @@ impl Counts {
 
 struct Shared {
     provider: Box<dyn IdentityProvider>,
+    /// Where the credentials come from (`IAM_TOKEN`, `--token-file PATH`, ...), for messages.
+    credentials: String,
     journal: Option<journal::Writer>,
     previous: journal::Previous,
-    rejects: Mutex<Option<Rejects>>,
     counts: Counts,
     dry_run: bool,
     skip_unknown: bool,
     pace: Pace,
-    /// Set when the journal cannot be written: nothing more is sent.
+    /// Set when the import must send nothing more: the journal cannot be written, the file
+    /// changed under it, or the credentials were refused.
     stop: AtomicBool,
     journal_error: Mutex<Option<String>>,
+    /// The provider refused the credentials (401 after any renewal): what it said.
+    refused_credentials: Mutex<Option<String>>,
     /// A request was sent (a stop after this is not "nothing was sent").
     sent: AtomicBool,
     results: Mutex<Option<Results>>,
 }
 
-/// The rejects file, opened on the first reject.
-struct Rejects {
-    path: PathBuf,
-    file: Option<std::fs::File>,
-}
+impl Shared {
+    /// The credentials were refused: nothing more is sent, and rows waiting are not sent.
+    fn refuse_credentials(&self, error: &iam_clients::Error) {
+        self.refused_credentials
+            .lock()
+            .expect("lock")
+            .get_or_insert_with(|| {
+                format!(
+                    "the provider refused the credentials from {} ({error})",
+                    self.credentials
+                )
+            });
+        self.stop.store(true, Ordering::Relaxed);
+        self.pace.interrupt();
+    }
 
-impl Rejects {
-    fn write(&mut self, value: serde_json::Value) {
-        if self.file.is_none() {
-            match crate::results::open_private(&self.path, true) {
-                Ok(file) => self.file = Some(file),
-                Err(e) => {
-                    eprintln!(
-                        "warning: cannot write the rejects file {}: {e}",
-                        self.path.display()
-                    );
-                    return;
-                }
-            }
-        }
-        if let Some(file) = &mut self.file {
-            let _ = writeln!(file, "{value}");
+    /// Why a row waiting to be sent was not, for its reason.
+    fn why_stopped(&self) -> String {
+        if self.refused_credentials.lock().expect("lock").is_some() {
+            format!(
+                "the provider refused the credentials from {}",
+                self.credentials
+            )
+        } else if self.journal_error.lock().expect("lock").is_some() {
+            "the import stopped (see the journal error)".to_owned()
+        } else {
+            "interrupted while the import waited".to_owned()
         }
     }
 }
@@ -184,12 +196,18 @@ pub async fn run(args: Import) -> Result<(), Failure> {
     run_with(args, built).await
 }
 
-/// The import, with the client already built (the demo builds its own).
-pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), Failure> {
-    let started = Instant::now();
-    let format = format_of(&args)?;
+/// Where a run writes: its journal (none for a dry run, or with `--no-journal`), rejects and
+/// results files. A dry run writes its own rejects and results files (`FILE.dry-run.rejects`,
+/// `FILE.dry-run.results.csv`), so that checking a file never muddies the real run's.
+struct Paths {
+    journal: Option<PathBuf>,
+    rejects: PathBuf,
+    results: PathBuf,
+}
+
+fn paths_of(args: &Import) -> Result<Paths, Failure> {
     let from_stdin = args.file.as_os_str() == "-";
-    let journal_path = match (&args.journal, args.no_journal, from_stdin) {
+    let journal = match (&args.journal, args.no_journal, from_stdin) {
         (Some(path), _, _) => Some(path.clone()),
         (None, true, _) => None,
         (None, false, false) => Some(default_beside(&args.file, ".journal")),
@@ -200,43 +218,84 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
             ));
         }
     };
-    let rejects_path = args.rejects.clone().unwrap_or_else(|| {
+    let dry = if args.dry_run { ".dry-run" } else { "" };
+    let rejects = args.rejects.clone().unwrap_or_else(|| {
         if from_stdin {
-            PathBuf::from("rejects.jsonl")
+            PathBuf::from(format!("rejects{dry}.jsonl"))
         } else {
-            default_beside(&args.file, ".rejects")
+            default_beside(&args.file, &format!("{dry}.rejects"))
         }
     });
     // Standard input has no file to put it beside: beside the journal, else a name no other
     // tool writes (the file is replaced at the end of the run).
-    let results_path = args
-        .results
-        .clone()
-        .unwrap_or_else(|| match (from_stdin, &journal_path) {
-            (false, _) => default_beside(&args.file, ".results.csv"),
-            (true, Some(journal)) => default_beside(journal, ".results.csv"),
-            (true, None) => PathBuf::from("iam-stdin.results.csv"),
-        });
-    let (previous, journal) = match (&journal_path, args.dry_run) {
-        (Some(path), false) => (
-            journal::read(path, &built.target, &built.description)?,
-            Some(journal::Writer::open(path, &built.target)?),
-        ),
-        _ => (journal::Previous::default(), None),
-    };
+    let results = args.results.clone().unwrap_or_else(|| {
+        let suffix = format!("{dry}.results.csv");
+        match (from_stdin, &journal) {
+            (false, _) => default_beside(&args.file, &suffix),
+            (true, Some(journal)) => default_beside(journal, &suffix),
+            (true, None) => PathBuf::from(format!("iam-stdin{suffix}")),
+        }
+    });
+    Ok(Paths {
+        journal: journal.filter(|_| !args.dry_run),
+        rejects,
+        results,
+    })
+}
+
+/// FILE is something rows can be read from: not a directory (which opens, on Unix, and fails
+/// only when read).
+fn check_input(file: &Path) -> Result<(), Failure> {
+    if file.as_os_str() == "-" {
+        return Ok(());
+    }
+    match std::fs::metadata(file) {
+        Ok(meta) if meta.is_dir() => Err(Failure::input(format!(
+            "{} is a directory; give the .csv or .jsonl file to import",
+            file.display()
+        ))),
+        Ok(_) => Ok(()),
+        Err(e) => Err(Failure::input(format!("{}: {e}", file.display()))),
+    }
+}
+
+/// The import, with the client already built (the demo builds its own).
+///
+/// Nothing is created or changed on disk until the input opens and its header reads, and the
+/// journal is locked and read: a run refused at the start (a missing file, a bad header, a
+/// journal in use or of another import) leaves every file as it was.
+pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), Failure> {
+    let started = Instant::now();
+    let format = format_of(&args)?;
+    let from_stdin = args.file.as_os_str() == "-";
+    let paths = paths_of(&args)?;
+    check_input(&args.file)?;
     let concurrency = usize::from(args.concurrency);
     let mut rows = spawn_reader(&args, format, concurrency * 4)?;
-    // Last of the checks before anything is sent, so a refused start leaves no partial file.
-    let results = Results::create(&results_path).map_err(Failure::usage)?;
+    let (previous, journal, created_journal) = match &paths.journal {
+        Some(path) => {
+            let opened = journal::open(path, &built.target, &built.description)?;
+            (opened.previous, Some(opened.writer), opened.created)
+        }
+        None => (journal::Previous::default(), None, false),
+    };
+    // Last of the checks before anything is sent.
+    let results = match Results::create(&paths.results, &paths.rejects) {
+        Ok(results) => results,
+        Err(why) => {
+            if let (true, Some(path)) = (created_journal, &paths.journal) {
+                drop(journal);
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(Failure::usage(why).with_field("--results"));
+        }
+    };
     let description = format!("{} into {}", args.file.display(), built.description);
     let shared = Arc::new(Shared {
         provider: built.provider,
+        credentials: built.credentials,
         journal,
         previous,
-        rejects: Mutex::new(Some(Rejects {
-            path: rejects_path.clone(),
-            file: None,
-        })),
         counts: Counts::default(),
         dry_run: args.dry_run,
         skip_unknown: args.skip_unknown,
@@ -244,6 +303,7 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         stop: AtomicBool::new(false),
         sent: AtomicBool::new(false),
         journal_error: Mutex::new(None),
+        refused_credentials: Mutex::new(None),
         results: Mutex::new(Some(results)),
     });
     let total = || {
@@ -277,6 +337,8 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     let mut interrupted = false;
     // Rows read so far: each row's position in the input, for the results file's order.
     let mut read = 0u64;
+    let mut keys = Keys::default();
+    let mut input_read = false;
     loop {
         while tasks.try_join_next().is_some() {}
         if shared.stop.load(Ordering::Relaxed) {
@@ -284,18 +346,22 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         }
         let row = tokio::select! {
             _ = &mut ctrl_c => { interrupted = true; break; }
-            row = rows.recv() => match row { Some(row) => row, None => break },
+            row = rows.recv() => match row {
+                Some(row) => row,
+                None => { input_read = true; break }
+            },
         };
         let permit = tokio::select! {
             _ = &mut ctrl_c => { interrupted = true; break; }
             permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
         };
+        let duplicate_of = keys.first_line(&row);
         let shared = shared.clone();
         let progress = progress.clone();
         let position = read;
         read += 1;
         tasks.spawn(async move {
-            let line = process(&shared, row).await;
+            let line = process(&shared, row, duplicate_of).await;
             if let Some(results) = shared.results.lock().expect("lock").as_mut() {
                 results.put(position, line);
             }
@@ -303,14 +369,29 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
             drop(permit);
         });
     }
-    drop(rows); // the reader thread stops at its next row
-    if interrupted {
+    if interrupted || shared.stop.load(Ordering::Relaxed) {
+        // Rows waiting for the provider's pause or for the rate are not sent.
         shared.pace.interrupt();
+    }
+    if interrupted {
         eprintln!(
             "\ninterrupted: finishing the requests in flight and recording them (Ctrl-C again does not stop that)"
         );
     }
     while tasks.join_next().await.is_some() {}
+    // The rows never reached are listed (a file's rest is read without sending anything; the
+    // rest of standard input is not waited for).
+    if !input_read && !from_stdin {
+        while let Some(row) = rows.recv().await {
+            let line = not_reached(&shared, row).await;
+            if let Some(results) = shared.results.lock().expect("lock").as_mut() {
+                results.put(read, line);
+            }
+            read += 1;
+        }
+        input_read = true;
+    }
+    drop(rows); // the reader thread stops at its next row
     if let Some(ticker) = ticker {
         ticker.abort();
     }
@@ -321,15 +402,50 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     }
 
     let journal_error = shared.journal_error.lock().expect("lock").clone();
+    let refused_credentials = shared.refused_credentials.lock().expect("lock").clone();
+    let c = &shared.counts;
+    let failure = if let Some(why) = journal_error {
+        let code = if shared.sent.load(Ordering::Relaxed) {
+            exit::STOPPED
+        } else {
+            exit::USAGE
+        };
+        Some(
+            Failure::new(
+                code,
+                format!("{why}; the import stopped before sending more rows"),
+            )
+            .with_kind(if code == exit::USAGE {
+                "journal"
+            } else {
+                "stopped"
+            }),
+        )
+    } else if let Some(why) = refused_credentials {
+        let mut failure = Failure::new(
+            exit::CREDENTIALS,
+            format!(
+                "{why}; the import stopped: {} rows were not sent (fix the credentials, then run the same command again: rows done are skipped)",
+                Counts::get(&c.not_sent)
+            ),
+        )
+        .with_kind("unauthorized")
+        .with_field(shared.credentials.clone());
+        failure.status = Some(401);
+        Some(failure)
+    } else {
+        None
+    };
     let summary = Summary {
-        journal_error: journal_error.clone(),
+        failure: failure.as_ref(),
         target: description,
         shared: &shared,
         elapsed: started.elapsed(),
-        journal: journal_path.as_deref(),
-        rejects: &rejects_path,
-        results: &results_path,
+        journal: paths.journal.as_deref(),
+        rejects: &paths.rejects,
+        results: &paths.results,
         interrupted,
+        input_read,
         dry_run: args.dry_run,
         existing: args.existing,
     };
@@ -337,20 +453,11 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         Output::Json => crate::print_stdout(&format!("{}\n", summary.json())),
         Output::Text => crate::print_stdout(&summary.text()),
     }
-    if let Some(why) = journal_error {
-        // With --output json the summary carries it: stdout holds one JSON object.
-        let message = match args.output {
-            Output::Json => String::new(),
-            Output::Text => format!("{why}; the import stopped before sending more rows"),
-        };
-        let code = if shared.sent.load(Ordering::Relaxed) {
-            exit::STOPPED
-        } else {
-            exit::USAGE
-        };
-        return Err(Failure::new(code, message));
+    if let Some(mut failure) = failure {
+        // The JSON summary on stdout carries it already: stderr gets the line for people.
+        failure.summarised = args.output == Output::Json;
+        return Err(failure);
     }
-    let c = &shared.counts;
     let code = if interrupted {
         exit::INTERRUPTED
     } else if Counts::get(&c.unknown) > 0 {
@@ -368,6 +475,26 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         Ok(())
     } else {
         Err(Failure::new(code, String::new()))
+    }
+}
+
+/// The users met so far in the file, by key (username, else email), to tell a user given
+/// twice. Compared without case: the providers compare usernames and emails so (Keycloak
+/// lowers both), and a second row differing only in case would be refused as existing.
+#[derive(Default)]
+struct Keys {
+    first: HashMap<String, u64>,
+}
+
+impl Keys {
+    /// The line this row's user was first given on, when it is not this one.
+    fn first_line(&mut self, row: &Row) -> Option<u64> {
+        let key = row.key();
+        if key.is_empty() {
+            return None;
+        }
+        let first = *self.first.entry(key.to_lowercase()).or_insert(row.line);
+        (first != row.line).then_some(first)
     }
 }
 
@@ -409,32 +536,25 @@ async fn record(shared: &Shared, record: Record) -> bool {
     }
 }
 
-fn reject(shared: &Shared, line: u64, user: &str, kind: &str, field: Option<&str>, reason: &str) {
-    if let Some(rejects) = shared.rejects.lock().expect("lock").as_mut() {
-        rejects.write(
-            json!({"line": line, "user": user, "kind": kind, "field": field, "reason": reason}),
-        );
-    }
-}
-
-/// How a row ended, for the journal and the rejects file.
+/// How a row ended, for the journal, the results and the rejects file.
 #[derive(Default)]
 struct Outcome {
     /// The provider's id of the user, when its answer (or its lookup) gave one.
     id: Option<String>,
     status: Option<u16>,
     reason: Option<String>,
-    kind: &'static str,
+    /// The error's stable kind (the facade's, or `invalid_input`, `duplicate`, `not_sent`).
+    kind: Option<String>,
     field: Option<String>,
     hash: Option<String>,
 }
 
 impl Outcome {
-    /// The row was not sent (again) because the import was interrupted.
-    fn interrupted(reason: String) -> Self {
+    /// The row was not sent: the import stopped first (`why`).
+    fn not_sent(line: u64, why: &str) -> Self {
         Self {
-            reason: Some(reason),
-            kind: "interrupted",
+            reason: Some(format!("line {line}: not sent: {why}")),
+            kind: Some("not_sent".to_owned()),
             ..Self::default()
         }
     }
@@ -446,10 +566,8 @@ struct RowRun<'a> {
     line: u64,
     key: String,
     state: RowState,
-    /// An earlier run already put this line in the rejects file.
-    listed_before: bool,
-    /// What an earlier run recorded of the user's id and the answer's status.
-    earlier: Option<(Option<String>, Option<u16>)>,
+    /// The journal's last record of this line, from an earlier run.
+    earlier: Option<&'a journal::Earlier>,
     /// The row's line of the results file, once it has ended.
     result: Option<results::Line>,
 }
@@ -477,41 +595,34 @@ impl RowRun<'_> {
         let shared = self.shared;
         let c = &shared.counts;
         c.tally(tally).fetch_add(1, Ordering::Relaxed);
-        let (id, status) = match (&self.earlier, tally) {
-            // Done by an earlier run: what it recorded.
-            (Some((id, status)), Tally::AlreadyDone | Tally::Exists | Tally::Refused)
-                if outcome.status.is_none() =>
-            {
-                (id.clone().or(outcome.id.clone()), *status)
-            }
-            _ => (outcome.id.clone(), outcome.status),
+        // A row an earlier run decided, skipped now: what that run recorded.
+        let outcome = match self.earlier {
+            Some(earlier) if !journal && tally != Tally::NotSent => Outcome {
+                id: earlier.id.clone().or(outcome.id),
+                status: earlier.status,
+                reason: earlier.reason.clone(),
+                kind: earlier.kind.clone(),
+                field: earlier.field.clone(),
+                hash: None,
+            },
+            _ => outcome,
         };
         self.result = Some(results::Line {
             line: self.line,
             user: self.key.clone(),
             outcome: tally.word(),
-            id,
-            status,
+            id: outcome.id.clone(),
+            status: outcome.status,
             reason: outcome.reason.clone(),
+            listed: tally.listed(),
+            kind: outcome.kind.clone(),
+            field: outcome.field.clone(),
         });
         if tally == Tally::Unknown {
             let mut rows = c.unknown_rows.lock().expect("lock");
             rows.push((self.line, self.key.clone()));
         }
-        if !journal {
-            return;
-        }
-        if tally.listed() && !self.listed_before {
-            reject(
-                shared,
-                self.line,
-                &self.key,
-                outcome.kind,
-                outcome.field.as_deref(),
-                outcome.reason.as_deref().unwrap_or_default(),
-            );
-        }
-        if !shared.dry_run {
+        if journal && !shared.dry_run {
             let entry = Record {
                 line: self.line,
                 user: self.key.clone(),
@@ -520,20 +631,45 @@ impl RowRun<'_> {
                 reason: outcome.reason,
                 hash: outcome.hash,
                 id: outcome.id,
+                kind: outcome.kind,
+                field: outcome.field,
             };
             record(shared, entry).await;
         }
     }
 
     /// The row does not parse or validate.
-    async fn invalid(&mut self, kind: &'static str, field: Option<&str>, reason: String) {
+    async fn invalid(&mut self, kind: &str, field: Option<&str>, reason: String) {
         let outcome = Outcome {
             reason: Some(reason),
-            kind,
+            kind: Some(kind.to_owned()),
             field: field.map(str::to_owned),
             ..Outcome::default()
         };
         self.step(Event::Invalid, outcome).await;
+    }
+
+    /// What the journal says of this line: `Ok(true)` when that decides the row for this run,
+    /// `Ok(false)` when the row is to be checked (and sent), `Err` when the file changed under
+    /// its journal (the line's user is another).
+    async fn resume(&mut self, user: &NewUser) -> Result<bool, String> {
+        let Some(earlier) = self.earlier else {
+            return Ok(false);
+        };
+        let same_hash = || earlier.hash.as_deref() == Some(row_state::content_hash(user).as_str());
+        let event = row_state::resume(earlier.state, &earlier.user, &self.key, same_hash).map_err(
+            |was| {
+                format!(
+                    "line {} was `{was}` when the journal was written and is `{}` now: the file changed; use a new --journal",
+                    self.line, self.key
+                )
+            },
+        )?;
+        match self.step(event, Outcome::default()).await {
+            Act::Finish { .. } => Ok(true),
+            Act::Check => Ok(false),
+            act => unreachable!("iam import: {act:?} after a journal record (a bug)"),
+        }
     }
 }
 
@@ -547,6 +683,13 @@ pub fn answer_of(disposition: Disposition) -> Answer {
         Disposition::NothingCreated { .. } => Answer::Failed,
         Disposition::Unknown => Answer::Unknown,
     }
+}
+
+/// Whether an error stops the whole import: the credentials were refused (401, after the
+/// facade renewed a renewable token once), so every other row would be refused too, each a
+/// failed login at the provider.
+pub fn stops_import(error: &iam_clients::Error) -> bool {
+    error.kind() == iam_clients::ErrorKind::Unauthorized
 }
 
 /// What a lookup of a user the provider says exists found: the id when exactly one matched,
@@ -578,64 +721,80 @@ pub fn lookup_note(
     }
 }
 
-/// One row, from the file to its end for this run: its line of the results file (`None`: the
-/// import stopped before deciding it).
-async fn process(shared: &Shared, row: Row) -> Option<results::Line> {
-    let key = row.key();
-    let line = row.line;
-    let earlier = shared.previous.lines.get(&line);
-    let mut run = RowRun {
+fn row_run<'a>(shared: &'a Shared, row: &Row) -> RowRun<'a> {
+    RowRun {
         shared,
-        line,
-        key,
+        line: row.line,
+        key: row.key(),
         state: RowState::New,
-        listed_before: row_state::listed_before(earlier.map(|e| e.state)),
-        earlier: earlier.map(|e| (e.id.clone(), e.status)),
+        earlier: shared.previous.lines.get(&row.line),
         result: None,
+    }
+}
+
+/// One row, from the file to its end for this run: its line of the results file (`None`: the
+/// import stopped before deciding it). `duplicate_of`: the line the same user was first on.
+async fn process(shared: &Shared, row: Row, duplicate_of: Option<u64>) -> Option<results::Line> {
+    let mut run = row_run(shared, &row);
+    drive(&mut run, row, duplicate_of).await;
+    run.result
+}
+
+/// A row the import never reached (it stopped first): what an earlier run decided, else not
+/// sent. Nothing is checked or sent.
+async fn not_reached(shared: &Shared, row: Row) -> Option<results::Line> {
+    shared.counts.rows.fetch_add(1, Ordering::Relaxed);
+    let mut run = row_run(shared, &row);
+    let decided = match &row.user {
+        Ok(user) => run.resume(user).await.unwrap_or(false),
+        Err(_) => false,
     };
-    drive(&mut run, row).await;
+    if !decided {
+        let outcome = Outcome::not_sent(run.line, "the import stopped before this row");
+        run.step(Event::NotReached, outcome).await;
+    }
     run.result
 }
 
 /// [`process`]'s steps.
-async fn drive(run: &mut RowRun<'_>, row: Row) {
+async fn drive(run: &mut RowRun<'_>, row: Row, duplicate_of: Option<u64>) {
     let shared = run.shared;
     let c = &shared.counts;
     c.rows.fetch_add(1, Ordering::Relaxed);
     let line = run.line;
-    let earlier = shared.previous.lines.get(&line);
     let user = match row.user {
         Ok(user) => user,
         Err(reason) => {
             let reason = format!("line {line}: {reason}");
-            return run.invalid("invalid input", None, reason).await;
+            return run.invalid("invalid_input", None, reason).await;
         }
     };
     // What an earlier run did with this line (a row rejected as invalid was never sent and may
     // have had no key: it is checked again below).
-    if let Some(earlier) = earlier {
-        let same_hash = || earlier.hash.as_deref() == Some(row_state::content_hash(&user).as_str());
-        let event = match row_state::resume(earlier.state, &earlier.user, &run.key, same_hash) {
-            Ok(event) => event,
-            Err(was) => {
-                let why = format!(
-                    "line {line} was `{was}` when the journal was written and is `{}` now: the file changed; use a new --journal",
-                    run.key
-                );
-                shared.stop.store(true, Ordering::Relaxed);
-                shared
-                    .journal_error
-                    .lock()
-                    .expect("lock")
-                    .get_or_insert(why);
-                return;
-            }
-        };
-        match run.step(event, Outcome::default()).await {
-            Act::Finish { .. } => return,
-            Act::Check => {} // checked and sent below
-            act => unreachable!("iam import: {act:?} after a journal record (a bug)"),
+    match run.resume(&user).await {
+        Ok(true) => return,
+        Ok(false) => {}
+        Err(why) => {
+            shared.stop.store(true, Ordering::Relaxed);
+            shared
+                .journal_error
+                .lock()
+                .expect("lock")
+                .get_or_insert(why);
+            return;
         }
+    }
+    if let Some(first) = duplicate_of {
+        let field = if user.username.is_some() {
+            "username"
+        } else {
+            "email"
+        };
+        let reason = format!(
+            "line {line}: `{}` is on line {first} too (a duplicate: only line {first} is sent)",
+            run.key
+        );
+        return run.invalid("duplicate", Some(field), reason).await;
     }
     if let Err(e) = shared.provider.validate(&user) {
         let reason = format!("line {line}: {e}");
@@ -651,30 +810,34 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
         });
         return;
     }
-    if shared.stop.load(Ordering::Relaxed)
-        || !record(
-            shared,
-            Record {
-                line,
-                user: run.key.clone(),
-                state: State::Sending,
-                status: None,
-                reason: None,
-                hash: None,
-                id: None,
-            },
-        )
-        .await
-    {
+    let sending = Record {
+        line,
+        user: run.key.clone(),
+        state: State::Sending,
+        status: None,
+        reason: None,
+        hash: None,
+        id: None,
+        kind: None,
+        field: None,
+    };
+    if shared.stop.load(Ordering::Relaxed) || !record(shared, sending).await {
+        let outcome = Outcome::not_sent(line, "the import stopped before this row");
+        run.step(Event::NotReached, outcome).await;
         return;
     }
     let act = run.step(Event::Sent, Outcome::default()).await;
     debug_assert_eq!(act, Act::Wait, "the request goes out now");
     loop {
-        let Some(slot) = shared.pace.acquire().await else {
-            let reason = format!("line {line}: not sent: interrupted while the import waited");
-            run.step(Event::Interrupted, Outcome::interrupted(reason))
-                .await;
+        // A slot taken after the import stopped is given back unused.
+        let Some(slot) = shared
+            .pace
+            .acquire()
+            .await
+            .filter(|_| !shared.pace.is_interrupted())
+        else {
+            let outcome = Outcome::not_sent(line, &shared.why_stopped());
+            run.step(Event::Interrupted, outcome).await;
             return;
         };
         shared.sent.store(true, Ordering::Relaxed);
@@ -689,6 +852,9 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
                 },
             ),
             Err(e) => {
+                if stops_import(e) {
+                    shared.refuse_credentials(e);
+                }
                 let answer = answer_of(e.disposition());
                 let reason = match answer {
                     Answer::Conflict if run.state == (RowState::Sending { resend: true }) => {
@@ -703,27 +869,24 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
                         id: None,
                         status: e.status(),
                         reason: Some(reason),
-                        kind: e.kind().as_str(),
+                        kind: Some(e.kind().as_str().to_owned()),
                         field: e.field().map(str::to_owned),
                         hash,
                     },
                 )
             }
         };
-        let (outcome, answer) = if answer == Answer::Conflict {
+        let outcome = if answer == Answer::Conflict {
             // The user exists (before us, or from an earlier run's unknown send): its id.
             let (id, note) = lookup_note(shared.provider.find_user(&user).await);
             let reason = outcome.reason.map(|r| format!("{r}; {note}"));
-            (
-                Outcome {
-                    id,
-                    reason,
-                    ..outcome
-                },
-                answer,
-            )
+            Outcome {
+                id,
+                reason,
+                ..outcome
+            }
         } else {
-            (outcome, answer)
+            outcome
         };
         let heard = match (&result, answer) {
             (Err(e), Answer::RateLimited) => Heard::Limited(e.retry_after(), e.rate_limit()),
@@ -732,9 +895,8 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
         shared.pace.answered(slot, heard);
         match run.step(Event::Answer(answer), outcome).await {
             Act::Retry if shared.pace.is_interrupted() => {
-                let reason = format!("line {line}: rate limited; not sent again: interrupted");
-                run.step(Event::Interrupted, Outcome::interrupted(reason))
-                    .await;
+                let outcome = Outcome::not_sent(line, &shared.why_stopped());
+                run.step(Event::Interrupted, outcome).await;
                 return;
             }
             Act::Retry => continue,
@@ -745,7 +907,8 @@ async fn drive(run: &mut RowRun<'_>, row: Row) {
 }
 
 struct Summary<'a> {
-    journal_error: Option<String>,
+    /// Why the import stopped early (exit 2, 4 or 5).
+    failure: Option<&'a Failure>,
     target: String,
     shared: &'a Shared,
     elapsed: Duration,
@@ -753,6 +916,8 @@ struct Summary<'a> {
     rejects: &'a Path,
     results: &'a Path,
     interrupted: bool,
+    /// The whole input was read (false: standard input, after a stop).
+    input_read: bool,
     dry_run: bool,
     existing: Existing,
 }
@@ -776,6 +941,7 @@ impl Summary<'_> {
             "import": self.target,
             "dry_run": self.dry_run,
             "interrupted": self.interrupted,
+            "input_read": self.input_read,
             "rows": Counts::get(&c.rows),
             "existing": match self.existing { Existing::Fail => "fail", Existing::Skip => "skip" },
             "rate_limited": self.shared.pace.status().limited,
@@ -786,7 +952,7 @@ impl Summary<'_> {
             "journal": self.journal.map(|p| p.display().to_string()),
             "rejects": self.rejects.display().to_string(),
             "results": self.results.display().to_string(),
-            "journal_error": self.journal_error.as_ref().map(|why| format!("{why}; the import stopped before sending more rows")),
+            "error": self.failure.map(|f| f.to_json()["error"].clone()),
         });
         // Every outcome's count, under the word the results file uses for it.
         for tally in Tally::ALL {
@@ -799,10 +965,10 @@ impl Summary<'_> {
         let c = &self.shared.counts;
         let mut out = String::new();
         let what = if self.dry_run { "checked" } else { "imported" };
-        let stopped = if self.interrupted {
-            " (interrupted)"
-        } else {
-            ""
+        let stopped = match (self.interrupted, self.failure.is_some()) {
+            (true, _) => " (interrupted)",
+            (false, true) => " (stopped)",
+            (false, false) => "",
         };
         out.push_str(&format!(
             "{what} {}{stopped}: {} rows in {:.1} s ({:.0} rows/s)\n",
@@ -828,6 +994,9 @@ impl Summary<'_> {
         }
         for (line_no, user) in c.unknown_rows.lock().expect("lock").iter().take(20) {
             out.push_str(&format!("    line {line_no}: {user}\n"));
+        }
+        if !self.input_read {
+            out.push_str("  the rest of standard input was not read\n");
         }
         let limited = self.shared.pace.status().limited;
         if limited > 0 {
@@ -867,6 +1036,9 @@ fn note(tally: Tally, existing: Existing, rejects: &Path) -> String {
         Tally::Failed => "   (nothing created; a re-run sends them again)".to_owned(),
         Tally::Unknown => {
             "   (may exist; a re-run sends them again and counts a 409 as created)".to_owned()
+        }
+        Tally::NotSent => {
+            "   (never reached: the import stopped first; a re-run sends them)".to_owned()
         }
     }
 }

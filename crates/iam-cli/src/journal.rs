@@ -62,6 +62,12 @@ pub struct Record {
     /// `created`/`exists` records: the provider's id of the user, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Rows that did not succeed: the error's stable kind and the field at fault (for the
+    /// rejects file of a later run that skips the row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// Where a journal's import goes, as data: its header keeps it, and a run to another target is
@@ -157,6 +163,9 @@ pub struct Earlier {
     /// The provider's id, from the last record that had one.
     pub id: Option<String>,
     pub status: Option<u16>,
+    pub reason: Option<String>,
+    pub kind: Option<String>,
+    pub field: Option<String>,
 }
 
 /// Reads the journal at `path`, if there is one. A last line cut off by a crash is ignored;
@@ -166,10 +175,10 @@ pub fn read(path: &Path, target: &Target, legacy: &str) -> Result<Previous, Fail
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Previous::default()),
-        Err(e) => return Err(Failure::usage(format!("journal {}: {e}", path.display()))),
+        Err(e) => return Err(Failure::journal(format!("journal {}: {e}", path.display()))),
     };
     let fail = |n: usize, why: String| {
-        Failure::usage(format!("journal {}, line {n}: {why}", path.display()))
+        Failure::journal(format!("journal {}, line {n}: {why}", path.display()))
     };
     let mut previous = Previous::default();
     // Only a last line can be torn (see `cut_torn_tail`); it is ignored below.
@@ -204,6 +213,9 @@ pub fn read(path: &Path, target: &Target, legacy: &str) -> Result<Previous, Fail
                         hash: record.hash,
                         id,
                         status: record.status,
+                        reason: record.reason,
+                        kind: record.kind,
+                        field: record.field,
                     },
                 );
             }
@@ -218,7 +230,7 @@ pub fn read(path: &Path, target: &Target, legacy: &str) -> Result<Previous, Fail
 /// A journal is a regular file (a device such as /dev/full could be read forever), or none yet.
 fn require_regular_file(path: &Path) -> Result<(), Failure> {
     match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_file() => Err(Failure::usage(format!(
+        Ok(meta) if !meta.is_file() => Err(Failure::journal(format!(
             "journal {}: not a regular file; give --journal a file path",
             path.display()
         ))),
@@ -270,34 +282,137 @@ pub struct Writer {
     tx: mpsc::Sender<(Record, tokio::sync::oneshot::Sender<Result<(), String>>)>,
 }
 
-impl Writer {
-    /// Opens (creating it with its header when new) the journal for appending.
-    pub fn open(path: &Path, target: &Target) -> Result<Self, Failure> {
-        let fail = |e: std::io::Error| Failure::usage(format!("journal {}: {e}", path.display()));
-        require_regular_file(path)?;
-        cut_torn_tail(path).map_err(fail)?;
-        let mut file = crate::results::open_private(path, true).map_err(fail)?;
-        let empty = file.metadata().map_err(fail)?.len() == 0;
-        if empty {
-            let header = serde_json::to_string(&Header {
-                iam_journal: 2,
-                target: Some(serde_json::to_value(target).expect("a target serializes")),
-            })
-            .expect("header");
-            writeln!(file, "{header}")
-                .and_then(|()| file.sync_data())
-                .map_err(fail)?;
-        }
-        let (tx, rx) =
-            mpsc::channel::<(Record, tokio::sync::oneshot::Sender<Result<(), String>>)>();
-        let shown = path.display().to_string();
-        std::thread::Builder::new()
-            .name("iam-journal".into())
-            .spawn(move || write_loop(file, rx, shown))
-            .map_err(fail)?;
-        Ok(Self { tx })
-    }
+/// A journal opened for a run: what earlier runs recorded, and the writer. The file stays
+/// locked (an OS advisory lock, `flock` on Unix) until the writer is dropped, so a second
+/// import with the same journal is refused instead of interleaving its records.
+pub struct Opened {
+    pub previous: Previous,
+    pub writer: Writer,
+    /// The journal did not exist before this run (a start refused later may remove it).
+    pub created: bool,
+}
 
+/// Opens the journal at `path` for a run: locks it (refusing, and naming the other process,
+/// when another import holds it), reads what earlier runs recorded (refusing a journal of
+/// another target), cuts a torn last line, and writes the header of a new journal. Nothing in
+/// the file changes before the lock is held and the header read.
+pub fn open(path: &Path, target: &Target, legacy: &str) -> Result<Opened, Failure> {
+    let fail = |e: std::io::Error| Failure::journal(format!("journal {}: {e}", path.display()));
+    require_regular_file(path)?;
+    let created = std::fs::symlink_metadata(path).is_err();
+    let mut file = crate::results::open_private(path, true).map_err(fail)?;
+    if let Err(e) = file.try_lock() {
+        return Err(match e {
+            std::fs::TryLockError::WouldBlock => Failure::journal(
+                format!(
+                    "journal {} is in use by {}: two imports with one journal would both send its rows; wait for that one to end (or stop it with Ctrl-C), then run this again",
+                    path.display(),
+                    holder(&file).unwrap_or_else(|| "another process".to_owned())
+                ),
+            )
+            .with_kind("journal_locked"),
+            std::fs::TryLockError::Error(e) => fail(e),
+        });
+    }
+    let refused = |failure: Failure| {
+        if created {
+            let _ = std::fs::remove_file(path);
+        }
+        failure
+    };
+    let previous = read(path, target, legacy).map_err(refused)?;
+    cut_torn_tail(path).map_err(fail).map_err(refused)?;
+    let empty = file.metadata().map_err(fail)?.len() == 0;
+    if empty {
+        let header = serde_json::to_string(&Header {
+            iam_journal: 2,
+            target: Some(serde_json::to_value(target).expect("a target serializes")),
+        })
+        .expect("header");
+        writeln!(file, "{header}")
+            .and_then(|()| file.sync_data())
+            .map_err(fail)?;
+    }
+    let (tx, rx) = mpsc::channel::<(Record, tokio::sync::oneshot::Sender<Result<(), String>>)>();
+    let shown = path.display().to_string();
+    // The thread owns the file, and with it the lock: released when the run drops the writer.
+    std::thread::Builder::new()
+        .name("iam-journal".into())
+        .spawn(move || write_loop(file, rx, shown))
+        .map_err(fail)?;
+    Ok(Opened {
+        previous,
+        writer: Writer { tx },
+        created,
+    })
+}
+
+/// The process holding an `flock` on `file`, from Linux's `/proc/locks`, with its command line:
+/// `process 4242 (iam import ... users.csv)`. `None` elsewhere, or when it cannot be told.
+fn holder(file: &File) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata().ok()?;
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        let pid = lock_holder(&locks, meta.dev(), meta.ino())?;
+        let command = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .ok()
+            .map(|bytes| {
+                String::from_utf8_lossy(&bytes)
+                    .split('\0')
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|command| !command.is_empty());
+        Some(match command {
+            Some(command) => format!("process {pid} ({command})"),
+            None => format!("process {pid}"),
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        None
+    }
+}
+
+/// The pid that `/proc/locks` (`1: FLOCK  ADVISORY  WRITE 4242 08:01:1234 0 EOF`) names as
+/// holding a lock on the file with device `dev` and inode `ino` (the device as `MAJOR:MINOR`
+/// in hex, glibc's encoding of `st_dev`).
+pub fn lock_holder(locks: &str, dev: u64, ino: u64) -> Option<u32> {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let wanted = format!("{major:02x}:{minor:02x}:{ino}");
+    let inode = format!(":{ino}");
+    // Some file systems (btrfs, overlayfs) show another device there than `stat` gives: then
+    // the inode alone, when one holder has it.
+    let holders = |matches: &dyn Fn(&str) -> bool| -> Vec<u32> {
+        locks
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // `->` marks a process waiting for the lock, not holding it.
+                if fields.get(1) == Some(&"->") {
+                    return None;
+                }
+                let i = fields.iter().position(|f| matches(f))?;
+                fields.get(i.checked_sub(1)?)?.parse().ok()
+            })
+            .collect()
+    };
+    let exact = holders(&|f| f == wanted);
+    if let Some(&pid) = exact.first() {
+        return Some(pid);
+    }
+    match holders(&|f| f.ends_with(&inode) && f.matches(':').count() == 2)[..] {
+        [pid] => Some(pid),
+        _ => None,
+    }
+}
+
+impl Writer {
     /// Appends `record` and waits until it is synced.
     pub async fn append(&self, record: Record) -> Result<(), String> {
         let (ack, done) = tokio::sync::oneshot::channel();
@@ -375,6 +490,26 @@ fn write_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_holder_of_a_lock_is_read_from_proc_locks() {
+        // st_dev 0x801 is device 08:01 (glibc's encoding).
+        let locks = "1: POSIX  ADVISORY  WRITE 700 08:01:99 0 EOF\n\
+                     2: FLOCK  ADVISORY  WRITE 4242 08:01:1234 0 EOF\n\
+                     2: -> FLOCK  ADVISORY  WRITE 4343 08:01:1234 0 EOF\n\
+                     3: FLOCK  ADVISORY  WRITE 5151 00:2d:777 0 EOF\n";
+        let cases = [
+            (0x801, 1234, Some(4242)),
+            (0x801, 99, Some(700)),
+            (0x801, 5, None),
+            // Another device shown than stat gives (btrfs): the inode alone.
+            (0x802, 777, Some(5151)),
+            (0x802, 1234, Some(4242)),
+        ];
+        for (dev, ino, expected) in cases {
+            assert_eq!(lock_holder(locks, dev, ino), expected, "{dev:x} {ino}");
+        }
+    }
 
     #[test]
     fn base_urls_compare_by_scheme_host_and_path() {

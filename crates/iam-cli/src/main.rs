@@ -76,10 +76,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             if !failure.message.is_empty() {
-                match output {
-                    Output::Json => print_stdout(&format!("{}\n", failure.to_json())),
-                    Output::Text => eprintln!("{failure}"),
+                // With --output json, stdout holds the error object (once: an import's summary
+                // carries it) and stderr the line for people.
+                if output == Output::Json && !failure.summarised {
+                    print_stdout(&format!("{}\n", failure.to_json()));
                 }
+                eprintln!("{failure}");
             }
             failure.exit_code()
         }

@@ -13,7 +13,9 @@
 //!                                +-- 429/503 -----------> Sending  (the import waits, then sends again)
 //!                                +-- timeout, cut off --> Unknown
 //!                                +-- 401, 5xx, ... -----> Failed   (nothing created: a re-run sends it)
-//!                                +-- Interrupted -------> Failed, or Unknown if resend
+//!                                +-- Interrupted -------> NotSent, or Unknown if resend
+//!  New ------ NotReached (the import stopped first) ------> NotSent (no journal record)
+//!  Unknown -- NotReached ---------------------------------> Unknown (still unknown)
 //! ```
 
 use iam_clients::NewUser;
@@ -54,6 +56,9 @@ pub enum RowState {
     Failed,
     /// Sent, outcome unknown (may exist): a re-run sends it again, a 409 then meaning created.
     Unknown,
+    /// Not sent by this run: the import stopped (Ctrl-C, credentials refused, the journal)
+    /// before it went; a re-run sends it.
+    NotSent,
 }
 
 impl RowState {
@@ -65,7 +70,8 @@ impl RowState {
             RowState::Exists => State::Exists,
             RowState::Refused => State::Refused,
             RowState::Rejected => State::Rejected,
-            RowState::Failed => State::Failed,
+            // Nothing was created: as `failed`, a re-run sends it again.
+            RowState::Failed | RowState::NotSent => State::Failed,
             RowState::Unknown => State::Unknown,
         }
     }
@@ -100,8 +106,10 @@ pub enum Event {
     Sent,
     /// The provider's answer.
     Answer(Answer),
-    /// Ctrl-C while the row waited to be sent again.
+    /// The import stopped (Ctrl-C, credentials refused) while the row waited to be sent.
     Interrupted,
+    /// The import stopped before the row was checked or sent.
+    NotReached,
 }
 
 /// What the importer does on a transition.
@@ -131,11 +139,13 @@ pub enum Tally {
     Rejected,
     Failed,
     Unknown,
+    /// Not sent: the import stopped before it (never rejected: the row may be fine).
+    NotSent,
 }
 
 impl Tally {
     /// Every outcome, in the summary's order.
-    pub const ALL: [Tally; 8] = [
+    pub const ALL: [Tally; 9] = [
         Tally::Created,
         Tally::ConfirmedExisting,
         Tally::AlreadyDone,
@@ -144,9 +154,11 @@ impl Tally {
         Tally::Rejected,
         Tally::Failed,
         Tally::Unknown,
+        Tally::NotSent,
     ];
 
-    /// Whether a row that ends so goes to the rejects file (once: see [`listed_before`]).
+    /// Whether a row that ends so goes to the rejects file (which each run rewrites, listing
+    /// the rows not done: those this run decided and those an earlier run did).
     pub fn listed(self) -> bool {
         matches!(
             self,
@@ -158,23 +170,11 @@ impl Tally {
     /// Unknown rows exit 3 before this is asked.
     pub fn fails_run(self, existing_fails: bool) -> bool {
         match self {
-            Tally::Refused | Tally::Rejected | Tally::Failed => true,
+            Tally::Refused | Tally::Rejected | Tally::Failed | Tally::NotSent => true,
             Tally::Exists => existing_fails,
             Tally::Created | Tally::ConfirmedExisting | Tally::AlreadyDone | Tally::Unknown => {
                 false
             }
-        }
-    }
-
-    /// The outcome a journal state records.
-    pub fn of_state(state: State) -> Tally {
-        match state {
-            State::Created => Tally::Created,
-            State::Exists => Tally::Exists,
-            State::Refused => Tally::Refused,
-            State::Rejected => Tally::Rejected,
-            State::Failed => Tally::Failed,
-            State::Sending | State::Unknown => Tally::Unknown,
         }
     }
 
@@ -189,6 +189,7 @@ impl Tally {
             Tally::Rejected => "rejected",
             Tally::Failed => "failed",
             Tally::Unknown => "outcome unknown",
+            Tally::NotSent => "not sent",
         }
     }
 
@@ -203,14 +204,9 @@ impl Tally {
             Tally::Rejected => "rejected",
             Tally::Failed => "failed",
             Tally::Unknown => "unknown",
+            Tally::NotSent => "not_sent",
         }
     }
-}
-
-/// Whether an earlier run already listed this line in the rejects file: its last journal state
-/// is one whose outcome is listed ([`Tally::listed`]), so the same rule decides both.
-pub fn listed_before(earlier: Option<State>) -> bool {
-    earlier.is_some_and(|state| Tally::of_state(state).listed())
 }
 
 /// What the journal's last record of a row's line (`state`, its user key `was`) means for the
@@ -293,7 +289,10 @@ pub fn next(state: RowState, event: Event, policy: Policy) -> Option<(RowState, 
         },
         // Waiting to be sent again: this attempt created nothing, an earlier one may have.
         (S::Sending { resend: true }, Event::Interrupted) => finish(S::Unknown, Tally::Unknown),
-        (S::Sending { resend: false }, Event::Interrupted) => finish(S::Failed, Tally::Failed),
+        (S::Sending { resend: false }, Event::Interrupted) => finish(S::NotSent, Tally::NotSent),
+        // Never sent by this run: no record, so the journal keeps what it said before.
+        (S::New, Event::NotReached) => skip(S::NotSent, Tally::NotSent),
+        (S::Unknown, Event::NotReached) => skip(S::Unknown, Tally::Unknown),
         _ => None,
     }
 }
@@ -358,7 +357,7 @@ mod tests {
     }
 
     #[test]
-    fn the_rejects_rule_is_one_rule_for_this_run_and_earlier_ones() {
+    fn which_outcomes_are_listed_and_which_fail_the_run() {
         let listed: Vec<&str> = Tally::ALL
             .into_iter()
             .filter(|t| t.listed())
@@ -372,22 +371,14 @@ mod tests {
                 .map(Tally::word)
                 .collect()
         };
-        assert_eq!(failing(false), ["refused", "rejected", "failed"]);
-        assert_eq!(failing(true), ["exists", "refused", "rejected", "failed"]);
-        // (the earlier record's state) -> listed before
-        let cases = [
-            (None, false),
-            (Some(State::Created), false),
-            (Some(State::Exists), false),
-            (Some(State::Refused), true),
-            (Some(State::Rejected), true),
-            (Some(State::Failed), true),
-            (Some(State::Unknown), true),
-            (Some(State::Sending), true),
-        ];
-        for (state, expected) in cases {
-            assert_eq!(listed_before(state), expected, "{state:?}");
-        }
+        assert_eq!(
+            failing(false),
+            ["refused", "rejected", "failed", "not_sent"]
+        );
+        assert_eq!(
+            failing(true),
+            ["exists", "refused", "rejected", "failed", "not_sent"]
+        );
     }
     use Act::{Check, Finish, Retry, Wait};
     use RowState as S;
@@ -446,7 +437,11 @@ mod tests {
             (SEND, Event::Answer(Answer::RateLimited), p, Some((SEND, Retry))),
             (SEND, Event::Answer(Answer::Unknown), p, Some((S::Unknown, done(Tally::Unknown)))),
             (SEND, Event::Answer(Answer::Failed), p, Some((S::Failed, done(Tally::Failed)))),
-            (SEND, Event::Interrupted, p, Some((S::Failed, done(Tally::Failed)))),
+            (SEND, Event::Interrupted, p, Some((S::NotSent, done(Tally::NotSent)))),
+            // The import stopped before the row was checked.
+            (S::New, Event::NotReached, p, Some((S::NotSent, skip(Tally::NotSent)))),
+            (S::Unknown, Event::NotReached, p, Some((S::Unknown, skip(Tally::Unknown)))),
+            (SEND, Event::NotReached, p, None),
             // Answers to re-sending a row whose outcome was unknown.
             (RESEND, Event::Answer(Answer::Created), p, Some((S::Created, done(Tally::Created)))),
             (RESEND, Event::Answer(Answer::Conflict), p, Some((S::Created, done(Tally::ConfirmedExisting)))),
@@ -535,5 +530,6 @@ mod tests {
         assert_eq!(SEND.journal(), State::Sending);
         assert_eq!(S::Exists.journal(), State::Exists);
         assert_eq!(S::Refused.journal(), State::Refused);
+        assert_eq!(S::NotSent.journal(), State::Failed);
     }
 }

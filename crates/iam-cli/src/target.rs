@@ -24,6 +24,8 @@ pub struct Built {
     pub provider: Box<dyn IdentityProvider>,
     pub description: String,
     pub target: crate::journal::Target,
+    /// Where the credentials come from, for messages: `IAM_TOKEN`, `--token-file PATH`, ...
+    pub credentials: String,
 }
 
 fn need<'a>(value: &'a Option<String>, flag: &str, provider: &str) -> Result<&'a str, Failure> {
@@ -147,14 +149,43 @@ fn choose_credentials(
     }
 }
 
-/// The connection's credentials (see [`choose_credentials`]). `allow_none` (dry runs) puts a
-/// placeholder token when none is given, since nothing will be sent.
+impl Credentials {
+    /// Where they come from, for a message that says which were refused (no secret in it).
+    fn source(&self, target: &Target) -> String {
+        match self {
+            Credentials::OAuth2 { .. } => format!(
+                "{CLIENT_ID_ENV}/{CLIENT_SECRET_ENV} (--token-url {})",
+                target.token_url.as_deref().unwrap_or_default()
+            ),
+            Credentials::TokenFile => format!(
+                "--token-file {}",
+                target
+                    .token_file
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""))
+                    .display()
+            ),
+            Credentials::Token(_) => TOKEN_ENV.to_owned(),
+            Credentials::EntrustAdmin { .. } => format!(
+                "{ENTRUST_APPLICATION_ID_ENV}/{ENTRUST_SHARED_SECRET_ENV} (Entrust's authenticate endpoint)"
+            ),
+            Credentials::NexwayJwt { .. } => {
+                format!("{NEXWAY_REALM_ENV}/{NEXWAY_CLIENT_SECRET_ENV} (Nexway's token endpoint)")
+            }
+            Credentials::Placeholder => "no credentials (a dry run)".to_owned(),
+        }
+    }
+}
+
+/// The connection's credentials (see [`choose_credentials`]), and where they come from.
+/// `allow_none` (dry runs) puts a placeholder token when none is given, since nothing will be
+/// sent.
 fn credentials(
     target: &Target,
     url: &str,
     connection: Connection,
     allow_none: bool,
-) -> Result<Connection, Failure> {
+) -> Result<(Connection, String), Failure> {
     let env = |name: &str| {
         std::env::var(name)
             .ok()
@@ -169,7 +200,8 @@ fn credentials(
         env,
     )
     .map_err(Failure::usage)?;
-    Ok(match choice {
+    let source = choice.source(target);
+    let connection = match choice {
         Credentials::OAuth2 { client_id, secret } => {
             let token_url = target.token_url.as_deref().unwrap_or_default();
             let source = ClientCredentials::new(
@@ -219,7 +251,8 @@ fn credentials(
             connection.token_source(source)
         }
         Credentials::Placeholder => connection.bearer("dry-run-placeholder"),
-    })
+    };
+    Ok((connection, source))
 }
 
 /// `HOST:PORT:ADDR` (curl's --resolve); ADDR may be `[v6]`.
@@ -273,7 +306,7 @@ pub fn build_with_retry(
         let (host, addr) = parse_resolve(entry)?;
         connection = connection.resolve(host, addr);
     }
-    let connection = credentials(target, &url, connection, allow_no_credentials)?;
+    let (connection, credentials) = credentials(target, &url, connection, allow_no_credentials)?;
     let mut tenant_of_target: Option<String> = None;
     let (provider, description): (Box<dyn IdentityProvider>, String) = match target.provider {
         ProviderArg::Entrust => (
@@ -320,6 +353,7 @@ pub fn build_with_retry(
         provider,
         description,
         target: journal_target,
+        credentials,
     })
 }
 

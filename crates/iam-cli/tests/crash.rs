@@ -173,10 +173,20 @@ fn a_full_disk_stops_the_import_before_it_sends_more() {
     // Rows were sent before the disk filled: exit 4 (stopped after sending), not 2.
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     let summary: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
-    let why = summary["journal_error"].as_str().unwrap_or_default();
+    let why = summary["error"]["message"].as_str().unwrap_or_default();
     assert!(
         why.contains("No space left on device") && why.contains("stopped before sending more"),
         "{summary}"
+    );
+    assert_eq!(
+        (&summary["error"]["kind"], &summary["error"]["exit_code"]),
+        (&Value::from("stopped"), &Value::from(4)),
+        "{summary}"
+    );
+    assert!(
+        text(&out.stderr).contains("error: cannot write the journal"),
+        "the line for people goes to stderr: {}",
+        text(&out.stderr)
     );
     let sent = sim.sandbox.requests(Route::Nexway) as usize;
     assert!(sent > 0, "the first batches were written, so rows went out");

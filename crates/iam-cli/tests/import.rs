@@ -454,13 +454,38 @@ fn ctrl_c_finishes_in_flight_requests_records_them_and_exits_130() {
         .lines()
         .filter(|l| l.contains("\"created\""))
         .count();
+    // Rows journaled as about to go but still waiting for a request slot are not sent: their
+    // record says so, and a re-run sends them.
+    let not_sent = journal_text
+        .lines()
+        .filter(|l| l.contains("\"failed\"") && l.contains("not sent: interrupted"))
+        .count();
     assert_eq!(
-        sending, ended,
-        "every request in flight finished and was recorded"
+        sending,
+        ended + not_sent,
+        "every request in flight finished and was recorded: {journal_text}"
     );
     assert_eq!(
         sim.sandbox.users(Provider::Nexway, "default").len() as u64,
         created
+    );
+    // The summary and the results file account for every row: the rows never reached too.
+    assert_eq!(
+        s["created"].as_u64().unwrap() + s["not_sent"].as_u64().unwrap(),
+        rows as u64,
+        "{s}"
+    );
+    assert_eq!(s["rows"].as_u64(), Some(rows as u64), "{s}");
+    let results = read(&sim.path("users.csv.results.csv"));
+    let not_reached = results.lines().filter(|l| l.contains(",not_sent,")).count();
+    assert_eq!(
+        (results.lines().count() - 1, not_reached as u64),
+        (rows, s["not_sent"].as_u64().unwrap()),
+        "{results}"
+    );
+    assert!(
+        !read(&sim.path("users.csv.rejects")).contains("not_sent"),
+        "rows not sent are not rejects"
     );
 
     sim.sandbox.clear_faults();

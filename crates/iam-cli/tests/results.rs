@@ -148,12 +148,25 @@ fn every_row_in_input_order_with_its_outcome_and_the_provider_s_id() {
 }
 
 #[test]
-fn a_dry_run_writes_the_results_file_too() {
+fn a_dry_run_writes_results_of_its_own_beside_the_real_run_s() {
     let sim = Sim::start("results-dry");
     let file = sim.write("users.csv", &csv(&["ok1", "bad-two", "ok3"]));
     let out = import(&sim, file.to_str().unwrap(), &["--dry-run"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let results = read(&sim.path("users.csv.results.csv"));
+    // The real run's files are not touched by a dry run: it writes its own.
+    for name in [
+        "users.csv.results.csv",
+        "users.csv.rejects",
+        "users.csv.journal",
+    ] {
+        assert!(!sim.path(name).exists(), "{name}");
+    }
+    let rejects = read(&sim.path("users.csv.dry-run.rejects"));
+    assert!(
+        rejects.lines().count() == 1 && rejects.contains("\"line\":3"),
+        "{rejects}"
+    );
+    let results = read(&sim.path("users.csv.dry-run.results.csv"));
     let outcomes: Vec<&str> = results
         .lines()
         .skip(1)

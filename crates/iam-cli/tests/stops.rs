@@ -128,7 +128,7 @@ fn a_file_changed_under_its_journal_stops_with_exit_4_after_sending_and_2_before
     std::fs::write(&file, rows("u", 200, true, "renamed")).unwrap();
     let out = import(&sim, &["--concurrency", "1", "--output", "json", &path], "");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    let why = summary["journal_error"].as_str().unwrap_or_default();
+    let why = summary["error"]["message"].as_str().unwrap_or_default();
     assert!(
         why.contains("line 202 was `keep`") && why.contains("the file changed"),
         "{summary}"
