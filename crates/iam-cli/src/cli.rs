@@ -14,7 +14,11 @@ macro_rules! exit_codes {
   3    transport failure, or a request whose outcome is unknown (it may have been applied)
   4    import only: stopped after sending rows (the journal could not be written, or the file
        changed under its journal); the rows sent are in the journal and the results file
-  130  interrupted by Ctrl-C (requests in flight were finished and recorded)"
+  5    the provider refused the credentials (401, after renewing a renewable token once); the
+       message names where they came from; an import stops at once (rows not sent stay unsent)
+  130  interrupted by Ctrl-C (requests in flight were finished and recorded)
+With --output json an error is one JSON object on stdout ({\"error\": {\"kind\", \"message\",
+\"field\", \"exit_code\", ...}}; kind is a stable code) and a line on stderr."
     };
 }
 
@@ -103,6 +107,12 @@ pub enum Command {
         "           ngk,\"[\"\"UPDATE_PASSWORD\"\"]\"\n",
         "  nexway   email,first_name,last_name,password,nexway.authorizedCustomers\n",
         "           ada@example.com,Ada,Lovelace,...,\"[{\"\"customerId\"\":\"\"c-1\"\"}]\"\n",
+        "A file from elsewhere is read as it is: --map 'First Name=first_name' reads a column under another\n",
+        "name (an unknown column is refused with the --map to give), --ignore-column NAME leaves one out,\n",
+        "--delimiter ';' (or tab) reads fields separated by another character.\n",
+        "The file must be UTF-8: a file that is not is refused before anything is sent, with the iconv\n",
+        "command that converts it. Standard input cannot be checked in advance: its reading stops at the\n",
+        "first row that is not UTF-8 (that row is rejected, saying so).\n",
         "JSONL: one JSON object per line, the fields of `iam schema`; the vendor's properties in a section:\n",
         "  {\"username\": \"john\", \"entrust\": {\"externalId\": \"hr-42\", \"userAliases\": [{\"value\": \"johnny\", \"type\": \"CUSTOM\"}]}}\n",
         "A row is checked against the vendor's request type before it is sent: an unknown property, a wrong type,\n",
@@ -110,15 +120,20 @@ pub enum Command {
         "Nothing lost, nothing twice: each row's outcome is appended to the journal (FILE.journal) and synced\n",
         "before the row counts as done. Run the same command again after Ctrl-C, a crash or kill -9: rows\n",
         "done are skipped; rows whose outcome is unknown are sent again and a 409 (the user exists) counts\n",
-        "as created; --skip-unknown only lists them. Failed rows go to the rejects file (FILE.rejects) with\n",
-        "their line and reason, never with a password, once. Every run (a dry run too) writes\n",
-        "FILE.results.csv: one line per row, in input order, `line,user,outcome,id,status,reason`, rows\n",
-        "done by earlier runs included, with the provider's id of each user (mID answers none; a user\n",
-        "that exists is looked up where the vendor publishes a lookup: Entrust). The\n",
-        "journal, rejects and results files are created readable by their owner only.\n\n",
+        "as created; --skip-unknown only lists them. Every run writes FILE.results.csv: one line per row,\n",
+        "in input order, `line,user,outcome,id,status,reason`, rows done by earlier runs included, with\n",
+        "the provider's id of each user (mID answers none; a user that exists is looked up where the\n",
+        "vendor publishes a lookup: Entrust); and FILE.rejects, the rows not done now (JSONL: line, user,\n",
+        "outcome, kind, field, reason; never a password): a row fixed and created since is no longer\n",
+        "listed. A dry run writes FILE.dry-run.results.csv and FILE.dry-run.rejects instead; a run refused\n",
+        "at the start (a missing file, a bad header, a directory) writes nothing. One import at a time\n",
+        "per journal: a second one exits 2, naming the process that holds it. A user twice in the file\n",
+        "(same username, else email, whatever the case) is rejected as a duplicate of its first line.\n",
+        "The journal, rejects and results files are created readable by their owner only.\n\n",
         "Each row ends decided: created; exists (409: the provider had the user; final; --existing skip\n",
         "counts it as done); refused (400: final until the row changes); rejected (invalid, never sent);\n",
-        "failed (nothing created: a re-run sends it again); or unknown.\n\n",
+        "failed (nothing created: a re-run sends it again); unknown; or not sent (the import stopped\n",
+        "first: Ctrl-C, or credentials refused; a re-run sends it).\n\n",
         "Speed: the provider's rate limit is the import's. A 429 or a 503 pauses every request until\n",
         "the time it names (without one, a short backoff with jitter) and the row is sent\n",
         "again; the import measures the limit from what the provider admitted (or reads it from\n",
@@ -135,8 +150,11 @@ pub enum Command {
         "--existing fail); 2 usage or input error (a dry run\n",
         "with bad rows; an unreadable file, header or journal): nothing was sent; 3 some rows' outcome is\n",
         "unknown; 4 stopped after sending rows (the journal could not be written, or the file changed\n",
-        "under its journal: the rows sent are recorded); 130 interrupted by Ctrl-C (rows in flight were\n",
-        "finished and recorded).",
+        "under its journal: the rows sent are recorded); 5 the provider refused the credentials (401\n",
+        "after any renewal): the import stopped at once, the message names their source, rows not sent\n",
+        "stay unsent; 130 interrupted by Ctrl-C (rows in flight were finished and recorded). With\n",
+        "--output json the summary holds any error as {\"error\": {\"kind\", \"message\", \"field\", ...}}\n",
+        "and stderr has a line for people.",
     ))]
     Import(Import),
     /// Print the JSON Schema of a user (a JSONL row of `iam import`), with each vendor's section.
@@ -312,25 +330,40 @@ pub struct Import {
     /// The file's format [default: from its extension].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// CSV: read the header's column FROM as column TO, one the importer knows (e.g.
+    /// --map 'First Name=first_name' --map 'E-mail=email'), so that a file exported from
+    /// elsewhere is imported without editing it. Repeat for several columns.
+    #[arg(long = "map", value_name = "FROM=TO")]
+    pub map: Vec<String>,
+    /// CSV: leave out the header's column NAME (its cells are not read). Repeat for several.
+    #[arg(long = "ignore-column", value_name = "NAME")]
+    pub ignore_column: Vec<String>,
+    /// CSV: the character between fields, one ASCII character [default: ,]: e.g. ';' for the CSV
+    /// Excel writes where a comma is the decimal separator, or `tab` (also '\t').
+    #[arg(long, value_name = "CHAR", value_parser = crate::rows::parse_delimiter)]
+    pub delimiter: Option<char>,
     /// Requests in flight at most.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
-    /// Check every row and report every bad one; send nothing.
+    /// Check every row and report every bad one (FILE.dry-run.rejects, FILE.dry-run.results.csv);
+    /// send nothing, and leave the real run's journal, rejects and results files alone.
     #[arg(long)]
     pub dry_run: bool,
-    /// The journal [default: FILE.journal; standard input needs --journal or --no-journal].
+    /// The journal, locked while the import runs [default: FILE.journal; standard input needs
+    /// --journal or --no-journal].
     #[arg(long, value_name = "PATH", conflicts_with = "no_journal")]
     pub journal: Option<PathBuf>,
     /// Send rows without a journal: a run stopped midway cannot then be resumed without sending
     /// its rows again (standard input has no default journal: it needs this or --journal).
     #[arg(long)]
     pub no_journal: bool,
-    /// Where failed rows are listed [default: FILE.rejects, or rejects.jsonl for standard input].
+    /// Where the rows not done are listed, rewritten by every run [default: FILE.rejects, or
+    /// rejects.jsonl for standard input; a dry run: FILE.dry-run.rejects, rejects.dry-run.jsonl].
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
     /// Where every row's outcome and the provider's id are written, one CSV line per row
     /// [default: FILE.results.csv; for standard input JOURNAL.results.csv, or
-    /// iam-stdin.results.csv without a journal].
+    /// iam-stdin.results.csv without a journal; a dry run: .dry-run.results.csv in their place].
     #[arg(long, value_name = "PATH")]
     pub results: Option<PathBuf>,
     /// On a re-run, list rows whose outcome is unknown instead of sending them again.

@@ -154,23 +154,31 @@ fn spawn_reader(
     format: Format,
     capacity: usize,
 ) -> Result<tokio::sync::mpsc::Receiver<Row>, Failure> {
-    let input: Box<dyn std::io::Read + Send> = if args.file.as_os_str() == "-" {
+    let from_stdin = args.file.as_os_str() == "-";
+    // The flags first (nothing read yet), then the whole file's encoding (a regular file only:
+    // standard input cannot be read twice, its reader stops at the first row not UTF-8).
+    let csv_options = match format {
+        Format::Csv => Some(rows::CsvOptions::from_args(args)?),
+        Format::Jsonl => {
+            rows::refuse_csv_flags(args)?;
+            None
+        }
+    };
+    let input: Box<dyn std::io::Read + Send> = if from_stdin {
         Box::new(std::io::stdin())
     } else {
-        Box::new(
-            std::fs::File::open(&args.file)
-                .map_err(|e| Failure::usage(format!("{}: {e}", args.file.display())))?,
-        )
+        let file = std::fs::File::open(&args.file)
+            .map_err(|e| Failure::input(format!("{}: {e}", args.file.display())))?;
+        rows::check_utf8(&args.file)?;
+        Box::new(file)
     };
-    let rows: Box<dyn Iterator<Item = Row> + Send> = match format {
-        Format::Csv => Box::new(rows::csv_rows(Box::new(BufReader::with_capacity(
-            64 << 10,
-            input,
-        )))?),
-        Format::Jsonl => Box::new(rows::jsonl_rows(Box::new(BufReader::with_capacity(
-            64 << 10,
-            input,
-        )))),
+    let input = BufReader::with_capacity(64 << 10, input);
+    let rows: Box<dyn Iterator<Item = Row> + Send> = match csv_options {
+        Some(options) => Box::new(rows::csv_rows(Box::new(input), &options)?),
+        None => Box::new(rows::jsonl_rows_from(
+            Box::new(input),
+            Some(args.file.as_path()),
+        )?),
     };
     let (tx, rx) = tokio::sync::mpsc::channel(capacity);
     std::thread::Builder::new()
@@ -182,7 +190,7 @@ fn spawn_reader(
                 }
             }
         })
-        .map_err(|e| Failure::usage(format!("cannot start reading: {e}")))?;
+        .map_err(|e| Failure::input(format!("cannot start reading: {e}")))?;
     Ok(rx)
 }
 
@@ -339,6 +347,8 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     let mut read = 0u64;
     let mut keys = Keys::default();
     let mut input_read = false;
+    // A row read when Ctrl-C came, before it had a place in the pipeline.
+    let mut unsent: Option<Row> = None;
     loop {
         while tasks.try_join_next().is_some() {}
         if shared.stop.load(Ordering::Relaxed) {
@@ -352,7 +362,7 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
             },
         };
         let permit = tokio::select! {
-            _ = &mut ctrl_c => { interrupted = true; break; }
+            _ = &mut ctrl_c => { interrupted = true; unsent = Some(row); break; }
             permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
         };
         let duplicate_of = keys.first_line(&row);
@@ -381,6 +391,13 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     while tasks.join_next().await.is_some() {}
     // The rows never reached are listed (a file's rest is read without sending anything; the
     // rest of standard input is not waited for).
+    if let Some(row) = unsent {
+        let line = not_reached(&shared, row).await;
+        if let Some(results) = shared.results.lock().expect("lock").as_mut() {
+            results.put(read, line);
+        }
+        read += 1;
+    }
     if !input_read && !from_stdin {
         while let Some(row) = rows.recv().await {
             let line = not_reached(&shared, row).await;
@@ -781,6 +798,8 @@ async fn drive(run: &mut RowRun<'_>, row: Row, duplicate_of: Option<u64>) {
                 .lock()
                 .expect("lock")
                 .get_or_insert(why);
+            let outcome = Outcome::not_sent(line, "the file changed under its journal here");
+            run.step(Event::NotReached, outcome).await;
             return;
         }
     }
@@ -953,6 +972,8 @@ impl Summary<'_> {
             "rejects": self.rejects.display().to_string(),
             "results": self.results.display().to_string(),
             "error": self.failure.map(|f| f.to_json()["error"].clone()),
+            // Before `error` (0.1): the journal's failure alone; kept for scripts that read it.
+            "journal_error": self.failure.filter(|f| matches!(f.kind, "journal" | "stopped")).map(|f| f.message.clone()),
         });
         // Every outcome's count, under the word the results file uses for it.
         for tally in Tally::ALL {

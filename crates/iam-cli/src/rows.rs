@@ -1,16 +1,34 @@
 //! Reading rows from CSV or JSONL, one at a time (the file is never held in memory).
+//!
+//! A row's line is the physical line it starts on, as an editor numbers it: LF, CRLF and a lone
+//! CR each end one line (the csv crate's own count is of `\n` bytes up to where the previous
+//! record stopped, one too low after a CRLF and short of any blank lines; [`csv_rows`] counts
+//! from the record's byte offset instead, see `Lines`).
+//!
+//! What is wrong with a whole file is said before any row is read, as one error (exit 2):
+//! - a file that is not UTF-8 ([`check_utf8`], one streaming pass over a regular file, with an
+//!   `iconv` command to convert it). Standard input cannot be checked in advance: its reading
+//!   stops at the first row that is not UTF-8, with that row rejected saying why;
+//! - a CSV header naming columns the importer does not know (every one at once, each with a
+//!   "did you mean"), the same column twice, or a file that looks separated by `;` or tabs;
+//!   `--map FROM=TO`, `--ignore-column NAME` and `--delimiter CHAR` ([`CsvOptions`]) read such a
+//!   file as it is;
+//! - a JSONL file that is a JSON array, or objects followed by commas, or objects spread over
+//!   several lines (with a `jq` or `sed` command to convert it).
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, Read};
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, BufRead, Read};
+use std::path::{Path, PathBuf};
 
 use iam_clients::{NewUser, Vendor};
 
+use crate::cli::Import;
 use crate::create::attribute_value;
 use crate::exit::Failure;
 
 /// One row: where it is, and the user or why there is none.
 pub struct Row {
-    /// The line the row starts on (1-based; the CSV header is line 1).
+    /// The physical line the row starts on (1-based; LF, CRLF and a lone CR each end a line).
     pub line: u64,
     pub user: Result<NewUser, String>,
 }
@@ -39,81 +57,916 @@ const COLUMNS: &[&str] = &[
     "groups",
 ];
 
+/// Other names files give the common columns (squashed: see [`squash`]).
+const ALIASES: &[(&str, &str)] = &[
+    ("login", "username"),
+    ("userid", "username"),
+    ("emailaddress", "email"),
+    ("givenname", "first_name"),
+    ("forename", "first_name"),
+    ("surname", "last_name"),
+    ("familyname", "last_name"),
+    ("telephone", "phone"),
+    ("phonenumber", "phone"),
+    ("mobilephone", "mobile"),
+    ("mobilenumber", "mobile"),
+    ("cellphone", "mobile"),
+    ("active", "enabled"),
+];
+
+const KNOWN_COLUMNS: &str = "username, email, first_name, last_name, phone, mobile, password, enabled, roles, groups, attr.KEY for an attribute, or a vendor's own property as entrust.NAME, mid.NAME or nexway.NAME (`iam schema` lists them)";
+
 /// A column `entrust.NAME`, `mid.NAME` or `nexway.NAME`: the vendor and the property.
 fn vendor_column(name: &str) -> Option<(Vendor, &str)> {
     let (vendor, property) = name.split_once('.')?;
     Some((Vendor::from_name(vendor)?, property))
 }
 
-/// A CSV reader: checks the header, then yields rows.
-pub fn csv_rows(input: Box<dyn Read + Send>) -> Result<impl Iterator<Item = Row> + Send, Failure> {
+/// Why the importer cannot take a column `name`; `None` when it can.
+fn column_problem(name: &str) -> Option<String> {
+    if let Some((vendor, property)) = vendor_column(name) {
+        return (!vendor.has_property(property)).then(|| vendor.unknown_property(property));
+    }
+    if name == "attr." {
+        return Some("`attr.` needs a key (attr.KEY)".to_owned());
+    }
+    if name.is_empty() {
+        return Some("the column has no name".to_owned());
+    }
+    if COLUMNS.contains(&name) || name.starts_with("attr.") {
+        return None;
+    }
+    Some("unknown column".to_owned())
+}
+
+/// The name with case, spaces, `-` and `_` set aside: `First Name`, `first-name` and
+/// `FirstName` are all `firstname`.
+fn squash(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '_'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The name in lower case, with spaces and `-` as `_`: `First Name` is `first_name`.
+fn normalise(name: &str) -> String {
+    name.trim()
+        .chars()
+        .map(|c| if matches!(c, ' ' | '-') { '_' } else { c })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Levenshtein distance, in characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substituted = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substituted.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// The candidate nearest `name` (normalised), at most `most` edits away and fewer edits than
+/// `name` has characters; the first of the nearest.
+fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    most: usize,
+) -> Option<&'a str> {
+    let name = normalise(name);
+    let length = name.chars().count();
+    candidates
+        .into_iter()
+        .map(|c| (distance(&name, &normalise(c)), c))
+        .filter(|(d, _)| *d <= most && *d < length)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// The columns `name` was probably meant to be.
+fn suggestions(name: &str) -> Vec<String> {
+    let name = name.trim();
+    if let Some((prefix, property)) = name.split_once('.') {
+        let (prefix, property) = (squash(prefix), property.trim());
+        if matches!(prefix.as_str(), "attr" | "attribute" | "attributes") {
+            return if property.is_empty() {
+                Vec::new()
+            } else {
+                vec![format!("attr.{property}")]
+            };
+        }
+        let vendor = Vendor::ALL
+            .into_iter()
+            .find(|v| v.name() == prefix)
+            .or_else(|| {
+                let name = closest(&prefix, Vendor::ALL.map(Vendor::name), 1)?;
+                Vendor::from_name(name)
+            });
+        let Some(vendor) = vendor else {
+            return Vec::new();
+        };
+        let properties = vendor.properties();
+        let key = squash(property);
+        return properties
+            .iter()
+            .find(|p| squash(p) == key)
+            .copied()
+            .or_else(|| closest(property, properties.iter().copied(), 2))
+            .map(|p| format!("{}.{p}", vendor.name()))
+            .into_iter()
+            .collect();
+    }
+    let key = squash(name);
+    if let Some(column) = COLUMNS.iter().find(|c| squash(c) == key) {
+        return vec![(*column).to_owned()];
+    }
+    if let Some((_, column)) = ALIASES.iter().find(|(alias, _)| *alias == key) {
+        return vec![(*column).to_owned()];
+    }
+    if let Some(column) = closest(name, COLUMNS.iter().copied(), 2) {
+        return vec![column.to_owned()];
+    }
+    // A vendor's property without its prefix.
+    Vendor::ALL
+        .into_iter()
+        .filter_map(|v| {
+            let properties = v.properties();
+            let property = properties.iter().find(|p| squash(p) == key)?;
+            Some(format!("{}.{property}", v.name()))
+        })
+        .collect()
+}
+
+/// `did you mean `a`?`, or `did you mean `a` or `b`?`; empty without suggestions.
+fn did_you_mean(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = suggestions.iter().map(|s| format!("`{s}`")).collect();
+    format!("; did you mean {}?", names.join(" or "))
+}
+
+/// `text` as one shell word: as is when it holds nothing the shell reads, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.,/@%+:=-".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// How `iam import` reads a CSV file: its separator, and columns renamed or left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The byte between fields (`,` unless `--delimiter`).
+    pub delimiter: u8,
+    /// `--map FROM=TO`: the header's column FROM is read as column TO.
+    pub map: Vec<(String, String)>,
+    /// `--ignore-column NAME`: the header's columns NAME are not read.
+    pub ignore: Vec<String>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        Self {
+            delimiter: b',',
+            map: Vec::new(),
+            ignore: Vec::new(),
+        }
+    }
+}
+
+impl CsvOptions {
+    /// From `iam import`'s `--delimiter`, `--map` and `--ignore-column`. A malformed flag, or a
+    /// `--map` to a column the importer does not know, is refused (exit 2) naming the flag.
+    pub fn from_args(args: &Import) -> Result<Self, Failure> {
+        let delimiter = match args.delimiter {
+            None => b',',
+            Some(c) => {
+                let c = parse_delimiter(&c.to_string())
+                    .map_err(|why| Failure::usage(format!("--delimiter: {why}")))?;
+                u8::try_from(c).expect("an ASCII character")
+            }
+        };
+        let mut map = Vec::new();
+        for arg in &args.map {
+            let Some((from, to)) = arg.rsplit_once('=') else {
+                return Err(Failure::usage(format!(
+                    "--map {}: expected FROM=TO, the header's column and the column to read it as, e.g. --map 'First Name=first_name'",
+                    shell_word(arg)
+                )));
+            };
+            let (from, to) = (from.trim(), to.trim());
+            if to.is_empty() {
+                return Err(Failure::usage(format!(
+                    "--map {}: nothing after `=`: expected FROM=TO, the header's column and the column to read it as, e.g. --map 'First Name=first_name'",
+                    shell_word(arg)
+                )));
+            }
+            if let Some(why) = map_target_problem(to) {
+                return Err(Failure::usage(format!("--map {}: {why}", shell_word(arg))));
+            }
+            map.push((from.to_owned(), to.to_owned()));
+        }
+        let ignore = args
+            .ignore_column
+            .iter()
+            .map(|c| c.trim().to_owned())
+            .collect();
+        Ok(Self {
+            delimiter,
+            map,
+            ignore,
+        })
+    }
+}
+
+/// Why `--map FROM=TO` cannot read a column as `to`; `None` when it can.
+fn map_target_problem(to: &str) -> Option<String> {
+    let why = column_problem(to)?;
+    Some(format!(
+        "`{to}` is not a column iam import knows ({why}{}); it knows {KNOWN_COLUMNS}",
+        did_you_mean(&suggestions(to))
+    ))
+}
+
+/// `--delimiter`'s value: one ASCII character, or `tab` (also `\t`, as two characters or as a
+/// tab itself); not `"` (the quote) nor a line ending.
+pub fn parse_delimiter(value: &str) -> Result<char, String> {
+    let c = match value {
+        "tab" | "TAB" | "\\t" | "\t" => '\t',
+        _ => {
+            let mut chars = value.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => c,
+                _ => {
+                    return Err(format!(
+                        "`{value}` is not one character: --delimiter takes one ASCII character, e.g. ';', or tab"
+                    ));
+                }
+            }
+        }
+    };
+    if !c.is_ascii() {
+        return Err(format!(
+            "`{c}` is not an ASCII character: --delimiter takes one ASCII character, e.g. ';', or tab"
+        ));
+    }
+    if matches!(c, '"' | '\n' | '\r') {
+        return Err(format!(
+            "{c:?} cannot separate fields (it quotes them or ends lines): --delimiter takes another ASCII character, e.g. ';', or tab"
+        ));
+    }
+    Ok(c)
+}
+
+/// `--map`, `--ignore-column` and `--delimiter` read CSV: with JSONL they are refused (exit 2),
+/// naming them.
+pub fn refuse_csv_flags(args: &Import) -> Result<(), Failure> {
+    let mut given = Vec::new();
+    if !args.map.is_empty() {
+        given.push("--map");
+    }
+    if !args.ignore_column.is_empty() {
+        given.push("--ignore-column");
+    }
+    if args.delimiter.is_some() {
+        given.push("--delimiter");
+    }
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "{} read{} CSV files only, and {} is read as JSONL (one JSON object per line, named by its own keys): leave {} out",
+        given.join(", "),
+        if given.len() == 1 { "s" } else { "" },
+        describe(Some(&args.file)),
+        if given.len() == 1 { "it" } else { "them" },
+    )))
+}
+
+/// The input, for messages: its path, or standard input.
+fn describe(file: Option<&Path>) -> String {
+    match file {
+        Some(path) if path.as_os_str() != "-" => path.display().to_string(),
+        _ => "standard input".to_owned(),
+    }
+}
+
+/// `users.csv` with `tag`: `users.TAG.csv`.
+fn beside(path: &Path, tag: &str) -> PathBuf {
+    match (path.file_stem(), path.extension()) {
+        (Some(stem), Some(extension)) => {
+            let mut name = stem.to_owned();
+            name.push(format!(".{tag}."));
+            name.push(extension);
+            path.with_file_name(name)
+        }
+        _ => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(format!(".{tag}"));
+            PathBuf::from(name)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Physical lines.
+
+/// The UTF-8 byte-order mark.
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// Consecutive bytes that are line endings (`\r`, `\n`), or the byte-order mark.
+struct Run {
+    start: u64,
+    end: u64,
+    /// Line endings among them (CRLF is one).
+    endings: u64,
+}
+
+/// A reader that remembers where the line endings it passed on are, so that the byte offset
+/// where the csv crate started a record (`Position::byte`) gives the physical line of the
+/// record's first field.
+///
+/// The csv crate starts a record where the previous one stopped: after its terminator's first
+/// byte (the `\n` of a CRLF is still to come), before any blank lines, which it skips. The
+/// record's first byte is the first one from there that is not `\r` or `\n` (nor the byte-order
+/// mark): its line is 1 + the line endings before it. Only the runs of such bytes ahead of the
+/// last record asked about are kept, so memory is bounded by a record and the csv crate's
+/// read-ahead.
+struct Lines<R> {
+    inner: R,
+    /// Bytes passed on so far.
+    offset: u64,
+    /// The last byte passed on was `\r`.
+    after_cr: bool,
+    /// The runs not yet behind a record asked about.
+    runs: VecDeque<Run>,
+    /// Line endings in the runs dropped.
+    behind: u64,
+    /// The first bytes of the stream.
+    head: [u8; 3],
+}
+
+impl<R> Lines<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            offset: 0,
+            after_cr: false,
+            runs: VecDeque::new(),
+            behind: 0,
+            head: [0; 3],
+        }
+    }
+
+    fn note(&mut self, bytes: &[u8]) {
+        let offset = self.offset;
+        let head = usize::try_from(3u64.saturating_sub(offset)).unwrap_or(0);
+        for (i, &b) in bytes.iter().enumerate().take(head) {
+            let at = 3 - head + i;
+            self.head[at] = b;
+            if at == 2 && self.head == BOM {
+                self.runs.push_back(Run {
+                    start: 0,
+                    end: 3,
+                    endings: 0,
+                });
+            }
+        }
+        let mut after_cr = self.after_cr;
+        line_endings(bytes, &mut after_cr, |i, counts| {
+            self.mark(offset + i as u64, u64::from(counts));
+        });
+        self.after_cr = after_cr;
+        self.offset += bytes.len() as u64;
+    }
+
+    fn mark(&mut self, at: u64, endings: u64) {
+        match self.runs.back_mut() {
+            Some(run) if run.end == at => {
+                run.end += 1;
+                run.endings += endings;
+            }
+            _ => self.runs.push_back(Run {
+                start: at,
+                end: at + 1,
+                endings,
+            }),
+        }
+    }
+
+    /// The line of the record the csv crate started at byte `start`. Records are asked about in
+    /// order: what is before `start` is dropped.
+    fn line_at(&mut self, start: u64) -> u64 {
+        while let Some(run) = self.runs.front() {
+            if run.start > start {
+                break;
+            }
+            self.behind += run.endings;
+            self.runs.pop_front();
+        }
+        1 + self.behind
+    }
+
+    /// The line of the record the csv crate started at `position`; without one (an error
+    /// reading), the line the stream is at.
+    fn line_of(&mut self, position: Option<&csv::Position>) -> u64 {
+        match position {
+            Some(p) => self.line_at(p.byte()),
+            None => 1 + self.behind + self.runs.iter().map(|r| r.endings).sum::<u64>(),
+        }
+    }
+
+    /// The stream starts with a UTF-16 byte-order mark.
+    fn utf16(&self) -> Option<&'static str> {
+        utf16_mark(&self.head)
+    }
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.note(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// `FF FE` or `FE FF` at the start: UTF-16, little or big endian.
+fn utf16_mark(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0xFF, 0xFE, ..] => Some("FF FE"),
+        [0xFE, 0xFF, ..] => Some("FE FF"),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encodings.
+
+/// Where a stream stops being UTF-8.
+#[derive(Debug, PartialEq, Eq)]
+struct NotUtf8 {
+    /// The physical line of the first byte that is not UTF-8.
+    line: u64,
+    /// Its place in the line, counted in bytes from 1.
+    byte: u64,
+    /// The UTF-16 byte-order mark the stream starts with, if it does.
+    utf16: Option<&'static str>,
+}
+
+/// Counts physical lines over a stream fed in pieces.
+#[derive(Default)]
+struct LineCount {
+    /// Line endings so far.
+    endings: u64,
+    /// Where the current line starts.
+    line_start: u64,
+    after_cr: bool,
+}
+
+impl LineCount {
+    /// `bytes`, the first of which is at `offset` in the stream.
+    fn feed(&mut self, bytes: &[u8], offset: u64) {
+        let mut after_cr = self.after_cr;
+        line_endings(bytes, &mut after_cr, |i, counts| {
+            self.endings += u64::from(counts);
+            self.line_start = offset + i as u64 + 1;
+        });
+        self.after_cr = after_cr;
+    }
+}
+
+/// Calls `found(i, counts)` for each `\r` and `\n` in `bytes`, at `i`: `counts` is false for the
+/// `\n` of a CRLF (the `\r` ended the line). `after_cr`: whether the byte before `bytes` was
+/// `\r`; updated to the last of `bytes`.
+fn line_endings(bytes: &[u8], after_cr: &mut bool, mut found: impl FnMut(usize, bool)) {
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\r' {
+            found(i, true);
+        } else if b == b'\n' {
+            let cr_before = if i == 0 {
+                *after_cr
+            } else {
+                bytes[i - 1] == b'\r'
+            };
+            found(i, !cr_before);
+        }
+    }
+    if let Some(&last) = bytes.last() {
+        *after_cr = last == b'\r';
+    }
+}
+
+/// Reads until `buf` is full or the stream ends.
+fn fill(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The first byte of `input` that is not UTF-8, in one pass with a fixed buffer (a character
+/// cut by the buffer's end is completed by the next read).
+fn first_non_utf8(mut input: impl Read, capacity: usize) -> io::Result<Option<NotUtf8>> {
+    let mut buf = vec![0u8; capacity.max(8)];
+    let mut lines = LineCount::default();
+    // Where `buf[0]` is in the stream, and how many bytes of a cut character start `buf`.
+    let (mut offset, mut carried) = (0u64, 0usize);
+    let mut utf16 = None;
+    loop {
+        let n = fill(&mut input, &mut buf[carried..])?;
+        let end = carried + n;
+        if offset == 0 && carried == 0 {
+            utf16 = utf16_mark(&buf[..end]);
+        }
+        let chunk = &buf[..end];
+        // Lines are counted over the bytes read this time (the bytes carried over, part of a
+        // character, hold no line ending).
+        let (valid, bad) = match std::str::from_utf8(chunk) {
+            Ok(_) => (end, false),
+            Err(e) => (e.valid_up_to(), e.error_len().is_some() || n == 0),
+        };
+        if valid > carried {
+            lines.feed(&chunk[carried..valid], offset + carried as u64);
+        }
+        if bad {
+            let at = offset + valid as u64;
+            return Ok(Some(NotUtf8 {
+                line: 1 + lines.endings,
+                byte: at - lines.line_start + 1,
+                utf16: utf16.filter(|_| at == 0),
+            }));
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        // A character cut by the buffer's end: its bytes start the next read.
+        buf.copy_within(valid..end, 0);
+        offset += valid as u64;
+        carried = end - valid;
+    }
+}
+
+/// How to convert a file to UTF-8 with iconv: `iconv -f ENCODING -t UTF-8 users.csv >
+/// users.utf8.csv` (for standard input, the pipe to put it through).
+fn iconv_hint(file: Option<&Path>, utf16: Option<&'static str>) -> String {
+    let from = if utf16.is_some() {
+        "UTF-16"
+    } else {
+        "WINDOWS-1252"
+    };
+    let why = match utf16 {
+        Some(mark) => {
+            format!("it is UTF-16 (it starts with the byte-order mark {mark}); convert it")
+        }
+        None => "convert it, e.g. from WINDOWS-1252 (what Excel writes on Western Windows; name the file's own encoding if it is another)".to_owned(),
+    };
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            let converted = beside(path, "utf8");
+            format!(
+                "{why}: iconv -f {from} -t UTF-8 {} > {}, then import {}",
+                shell_word(&path.display().to_string()),
+                shell_word(&converted.display().to_string()),
+                shell_word(&converted.display().to_string()),
+            )
+        }
+        _ => format!("{why} on the way in: ... | iconv -f {from} -t UTF-8 | iam import ... -"),
+    }
+}
+
+/// Refuses (exit 2) a regular file that is not UTF-8, naming the line of its first byte that is
+/// not and giving the `iconv` command that converts it (`iconv -f UTF-16` for a file that starts
+/// with a UTF-16 byte-order mark). One streaming pass, in constant memory, before anything is
+/// sent. Anything else (standard input, a pipe such as `<(...)`) is not read here: it cannot be
+/// read twice, and its rows are checked as they are read (the readers stop at the first row
+/// that is not UTF-8).
+pub fn check_utf8(path: &Path) -> Result<(), Failure> {
+    let fail = |e: io::Error| Failure::input(format!("{}: {e}", path.display()));
+    if !std::fs::metadata(path).map_err(fail)?.is_file() {
+        return Ok(());
+    }
+    let file = std::fs::File::open(path).map_err(fail)?;
+    match first_non_utf8(file, 64 << 10).map_err(fail)? {
+        None => Ok(()),
+        Some(bad) => Err(Failure::input(format!(
+            "{} is not UTF-8: line {} (its byte {}) is the first that is not, and nothing was sent; {}",
+            path.display(),
+            bad.line,
+            bad.byte,
+            iconv_hint(Some(path), bad.utf16)
+        ))),
+    }
+}
+
+/// Why a row read from a stream that could not be checked in advance is not UTF-8, and that
+/// nothing after it is read.
+fn not_utf8_row(what: &str, utf16: Option<&'static str>) -> String {
+    format!(
+        "{what} is not UTF-8, so the rest of the input was not read (standard input cannot be checked before the import starts); {}, and import it again (with --journal, the rows done are skipped)",
+        iconv_hint(None, utf16)
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV.
+
+/// The header's columns, as the rows are read: each column's name, or `None` for a column
+/// `--ignore-column` leaves out.
+type Columns = Vec<Option<String>>;
+
+/// A CSV reader: checks the header (with `options`), then yields rows. Every problem with the
+/// header is one error (exit 2), before any row is read.
+pub fn csv_rows(
+    input: Box<dyn Read + Send>,
+    options: &CsvOptions,
+) -> Result<impl Iterator<Item = Row> + Send + use<>, Failure> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| Failure::usage(format!("line 1 (the header row): {e}")))?
-        .clone();
-    for (i, name) in headers.iter().enumerate() {
-        if let Some((vendor, property)) = vendor_column(name) {
-            if !vendor.has_property(property) {
-                return Err(Failure::usage(format!(
-                    "line 1, column {} `{name}`: {}",
-                    i + 1,
-                    vendor.unknown_property(property)
-                )));
-            }
-            continue;
+        .delimiter(options.delimiter)
+        .from_reader(Lines::new(input));
+    let headers = match reader.headers() {
+        Ok(headers) => headers.clone(),
+        Err(e) => {
+            let lines = reader.get_mut();
+            let line = lines.line_of(e.position());
+            let utf16 = lines.utf16();
+            return Err(Failure::input(match e.kind() {
+                csv::ErrorKind::Utf8 { err, .. } => format!(
+                    "line {line} (the header row), column {}, is not UTF-8; {}",
+                    err.field() + 1,
+                    iconv_hint(None, utf16)
+                ),
+                _ => format!("line {line} (the header row): {e}"),
+            }));
         }
-        if !COLUMNS.contains(&name) && !name.starts_with("attr.") {
-            return Err(Failure::usage(format!(
-                "line 1, column {} `{name}`: unknown column; expected {}, attr.KEY, or a vendor's own property as entrust.NAME, mid.NAME or nexway.NAME",
-                i + 1,
-                COLUMNS.join(", ")
-            )));
-        }
-        if name == "attr." {
-            return Err(Failure::usage(format!(
-                "line 1, column {}: `attr.` needs a key (attr.KEY)",
-                i + 1
-            )));
-        }
-    }
-    if headers.iter().filter(|h| !h.is_empty()).count() == 0 {
-        return Err(Failure::usage("line 1: the header row is empty"));
-    }
-    let mut records = reader.into_records();
+    };
+    let header_line = headers
+        .position()
+        .map_or(1, |p| reader.get_mut().line_at(p.byte()));
+    let columns = plan_columns(&headers, header_line, options)?;
+    let mut record = csv::StringRecord::new();
+    let mut stopped = false;
     Ok(std::iter::from_fn(move || {
-        let record = records.next()?;
-        Some(match record {
-            Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line());
-                Row {
-                    line,
-                    user: csv_user(&headers, &record),
-                }
-            }
+        if stopped {
+            return None;
+        }
+        let read = reader.read_record(&mut record);
+        let lines = reader.get_mut();
+        match read {
+            Ok(false) => None,
+            Ok(true) => Some(Row {
+                line: lines.line_of(record.position()),
+                user: csv_user(&columns, &record),
+            }),
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = lines.line_of(e.position());
                 let reason = match e.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
                     } => {
                         format!("{len} fields where the header has {expected_len}")
                     }
-                    _ => e.to_string(),
+                    csv::ErrorKind::Utf8 { err, .. } => {
+                        // A stream not checked in advance: nothing after this row is read.
+                        stopped = true;
+                        let column = err.field() + 1;
+                        let name = headers.get(err.field()).unwrap_or_default();
+                        not_utf8_row(&format!("column {column} `{name}`"), None)
+                    }
+                    _ => {
+                        stopped = true;
+                        e.to_string()
+                    }
                 };
-                Row {
+                Some(Row {
                     line,
                     user: Err(reason),
-                }
+                })
             }
-        })
+        }
     }))
 }
 
-fn csv_user(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<NewUser, String> {
+/// Each column's name as the rows are read, after `--map` and `--ignore-column`; or the one
+/// error saying everything wrong with the header and the flags.
+fn plan_columns(
+    headers: &csv::StringRecord,
+    line: u64,
+    options: &CsvOptions,
+) -> Result<Columns, Failure> {
+    let names: Vec<&str> = headers.iter().collect();
+    if names.iter().all(|n| n.is_empty()) {
+        return Err(Failure::input(format!(
+            "line {line}: the header row is empty"
+        )));
+    }
+    let separator = separator_hint(&names, options);
+    let with_separator = |message: String| match &separator {
+        Some(hint) => format!("{message}\n{hint}"),
+        None => message,
+    };
+    let header_list = || {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // The flags name columns of this header.
+    let mut seen: Vec<&str> = Vec::new();
+    for (from, to) in &options.map {
+        let flag = format!("--map {}", shell_word(&format!("{from}={to}")));
+        if !names.contains(&from.as_str()) {
+            return Err(Failure::input(with_separator(format!(
+                "{flag}: the header (line {line}) has no column `{from}`; its columns are {}",
+                header_list()
+            ))));
+        }
+        if seen.contains(&from.as_str()) {
+            return Err(Failure::input(format!(
+                "{flag}: column `{from}` is given --map twice"
+            )));
+        }
+        if options.ignore.contains(from) {
+            return Err(Failure::input(format!(
+                "{flag}: column `{from}` is also left out by --ignore-column {}; give one of the two",
+                shell_word(from)
+            )));
+        }
+        if let Some(why) = map_target_problem(to) {
+            return Err(Failure::input(format!("{flag}: {why}")));
+        }
+        seen.push(from);
+    }
+    for name in &options.ignore {
+        if !names.contains(&name.as_str()) {
+            return Err(Failure::input(with_separator(format!(
+                "--ignore-column {}: the header (line {line}) has no column `{name}`; its columns are {}",
+                shell_word(name),
+                header_list()
+            ))));
+        }
+    }
+    let mapped = |name: &str| {
+        options
+            .map
+            .iter()
+            .find(|(from, _)| from == name)
+            .map(|(_, to)| to.clone())
+    };
+    let columns: Columns = names
+        .iter()
+        .map(|name| {
+            if options.ignore.iter().any(|i| i == name) {
+                None
+            } else {
+                Some(mapped(name).unwrap_or_else(|| (*name).to_owned()))
+            }
+        })
+        .collect();
+    // Every column the importer does not know, at once.
+    let mut bad = Vec::new();
+    let mut fixes = Vec::new();
+    for (i, (name, column)) in names.iter().zip(&columns).enumerate() {
+        let Some(column) = column else { continue };
+        let Some(why) = column_problem(column) else {
+            continue;
+        };
+        let suggested = suggestions(name);
+        let why = match (vendor_column(column), suggested.as_slice()) {
+            // The vendor's whole list of properties is long: a suggestion says enough.
+            (Some((vendor, property)), [_]) => format!(
+                "{}'s create request ({}) has no property `{property}`",
+                vendor.title(),
+                vendor.request_type()
+            ),
+            _ => why,
+        };
+        bad.push(format!(
+            "line {line}, column {} `{name}`: {why}{}",
+            i + 1,
+            did_you_mean(&suggested)
+        ));
+        fixes.push(match suggested.as_slice() {
+            [one] => format!("--map {}", shell_word(&format!("{name}={one}"))),
+            _ => format!("--ignore-column {}", shell_word(name)),
+        });
+    }
+    if !bad.is_empty() {
+        let mut message = if bad.len() == 1 {
+            bad.remove(0)
+        } else {
+            format!(
+                "the header (line {line}) has {} columns iam import does not know:\n  {}",
+                bad.len(),
+                bad.join("\n  ")
+            )
+        };
+        message.push_str(&format!(
+            "\nThe columns iam import knows: {KNOWN_COLUMNS}.\nTo read the file as it is, without editing it, rename a column with --map 'FROM=TO' or leave one out with --ignore-column NAME: here, {}",
+            fixes.join(" ")
+        ));
+        return Err(Failure::input(match &separator {
+            Some(hint) => format!("{hint}\n{message}"),
+            None => message,
+        }));
+    }
+    // The same column twice.
+    let mut twice = Vec::new();
+    let mut same_header = false;
+    for (j, column) in columns.iter().enumerate() {
+        let Some(column) = column else { continue };
+        let Some(i) = columns[..j].iter().position(|c| c.as_ref() == Some(column)) else {
+            continue;
+        };
+        let how = |k: usize| match mapped(names[k]) {
+            Some(_) => format!(
+                " (`{}`, read as `{column}` by --map {})",
+                names[k],
+                shell_word(&format!("{}={column}", names[k]))
+            ),
+            None => String::new(),
+        };
+        same_header |= names[i] == names[j];
+        twice.push(format!(
+            "line {line}: columns {}{} and {}{} are both `{column}`",
+            i + 1,
+            how(i),
+            j + 1,
+            how(j)
+        ));
+    }
+    if !twice.is_empty() {
+        let fix = if same_header {
+            "--map and --ignore-column name a column by its header, which is the same for both: edit the header, or remove one of the columns"
+        } else {
+            "rename one with --map 'FROM=TO', or leave one out with --ignore-column NAME"
+        };
+        return Err(Failure::input(format!("{}\n{fix}", twice.join("\n"))));
+    }
+    Ok(columns)
+}
+
+/// When the header has columns the importer does not know but would have (most) known ones
+/// split by `;`, a tab or `,`: the `--delimiter` to give.
+fn separator_hint(names: &[&str], options: &CsvOptions) -> Option<String> {
+    let known = |name: &str| {
+        column_problem(name).is_none() || options.map.iter().any(|(from, _)| from == name)
+    };
+    let known_now = names.iter().filter(|n| known(n)).count();
+    if known_now == names.len() {
+        return None;
+    }
+    // The header line, near enough (the fields were trimmed).
+    let line = names.join(&char::from(options.delimiter).to_string());
+    [
+        (b';', "semicolon-separated", "';'"),
+        (b'\t', "tab-separated", "tab"),
+        (b',', "comma-separated", "','"),
+    ]
+    .into_iter()
+    .filter(|(d, ..)| *d != options.delimiter)
+    .find_map(|(d, what, flag)| {
+        let parts: Vec<&str> = line
+            .split(char::from(d))
+            .map(|p| p.trim().trim_matches('"').trim())
+            .collect();
+        let known_then = parts.iter().filter(|p| known(p)).count();
+        (parts.len() >= 2 && known_then * 2 > parts.len() && known_then > known_now).then(|| {
+            let add = if d == b',' {
+                "leave out --delimiter (or give --delimiter ',')".to_owned()
+            } else {
+                format!("add --delimiter {flag}")
+            };
+            format!(
+                "The file looks {what} (its header splits into {} columns at {flag}, {known_then} of them known): {add}.",
+                parts.len()
+            )
+        })
+    })
+}
+
+fn csv_user(columns: &[Option<String>], record: &csv::StringRecord) -> Result<NewUser, String> {
     let mut user = NewUser::default();
     let mut attributes = BTreeMap::new();
     let list = |v: &str| {
@@ -123,12 +976,13 @@ fn csv_user(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<N
             .map(str::to_owned)
             .collect()
     };
-    for (i, (name, value)) in headers.iter().zip(record.iter()).enumerate() {
+    for (i, (column, value)) in columns.iter().zip(record.iter()).enumerate() {
+        let Some(name) = column else { continue };
         if value.is_empty() {
             continue;
         }
         let text = Some(value.to_owned());
-        match name {
+        match name.as_str() {
             "username" => user.username = text,
             "email" => user.email = text,
             "first_name" => user.first_name = text,
@@ -167,19 +1021,118 @@ fn csv_user(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<N
     Ok(user)
 }
 
-/// A JSONL reader: one `NewUser` per non-blank line.
-pub fn jsonl_rows(input: Box<dyn BufRead + Send>) -> impl Iterator<Item = Row> + Send {
-    let mut lines = input.lines();
-    let mut number = 0u64;
-    std::iter::from_fn(move || {
+// ---------------------------------------------------------------------------------------------
+// JSONL.
+
+/// The lines of a JSONL stream, each with its physical line.
+struct JsonLines {
+    input: Box<dyn BufRead + Send>,
+    /// The physical line of the next line.
+    next: u64,
+    /// A read failed: nothing more is read.
+    done: bool,
+}
+
+impl JsonLines {
+    /// The next line (without its line ending; the byte-order mark off the first), or why it
+    /// could not be read.
+    fn next_line(&mut self) -> Option<(u64, io::Result<Vec<u8>>)> {
+        if self.done {
+            return None;
+        }
+        let line = self.next;
+        let mut bytes = Vec::new();
+        match self.input.read_until(b'\n', &mut bytes) {
+            Ok(0) => None,
+            Ok(_) => {
+                if bytes.last() == Some(&b'\n') {
+                    bytes.pop();
+                    self.next += 1;
+                    if bytes.last() == Some(&b'\r') {
+                        bytes.pop();
+                    }
+                }
+                // A lone CR ends a line for an editor: the lines after it are numbered so.
+                self.next += bytes.iter().filter(|&&b| b == b'\r').count() as u64;
+                if line == 1 && bytes.starts_with(&BOM) {
+                    bytes.drain(..3);
+                }
+                Some((line, Ok(bytes)))
+            }
+            Err(e) => {
+                self.done = true;
+                Some((line, Err(e)))
+            }
+        }
+    }
+}
+
+/// A JSONL reader: one `NewUser` per non-blank line. A JSON array, or objects followed by
+/// commas or spread over several lines, is refused (exit 2) before any row is read. The
+/// messages call the input "the input"; [`jsonl_rows_from`] names it.
+pub fn jsonl_rows(
+    input: Box<dyn BufRead + Send>,
+) -> Result<impl Iterator<Item = Row> + Send, Failure> {
+    jsonl_rows_from(input, None)
+}
+
+/// [`jsonl_rows`], its messages naming `file` (`None`, or `-`: standard input).
+pub fn jsonl_rows_from(
+    input: Box<dyn BufRead + Send>,
+    file: Option<&Path>,
+) -> Result<impl Iterator<Item = Row> + Send + use<>, Failure> {
+    let mut lines = JsonLines {
+        input,
+        next: 1,
+        done: false,
+    };
+    // The first line that is not blank, kept to be yielded (standard input cannot be rewound).
+    let mut first = None;
+    while let Some((line, bytes)) = lines.next_line() {
+        if let Ok(bytes) = &bytes {
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if let Ok(text) = std::str::from_utf8(bytes)
+                && let Some(why) = not_json_lines(text.trim(), line, file)
+            {
+                return Err(Failure::input(why));
+            }
+        }
+        first = Some((line, bytes));
+        break;
+    }
+    let mut stopped = false;
+    Ok(std::iter::from_fn(move || {
         loop {
-            number += 1;
-            let line = match lines.next()? {
-                Ok(line) => line,
+            if stopped {
+                return None;
+            }
+            let (number, bytes) = first.take().or_else(|| lines.next_line())?;
+            let bytes = match bytes {
+                Ok(bytes) => bytes,
                 Err(e) => {
+                    stopped = true;
                     return Some(Row {
                         line: number,
                         user: Err(format!("cannot read the line: {e}")),
+                    });
+                }
+            };
+            let line = match String::from_utf8(bytes) {
+                Ok(line) => line,
+                Err(e) => {
+                    // A stream not checked in advance: nothing after this line is read.
+                    stopped = true;
+                    let utf16 = if number == 1 {
+                        utf16_mark(e.as_bytes())
+                    } else {
+                        None
+                    };
+                    let at = e.utf8_error().valid_up_to() + 1;
+                    return Some(Row {
+                        line: number,
+                        user: Err(not_utf8_row(&format!("byte {at}"), utf16)),
                     });
                 }
             };
@@ -193,6 +1146,48 @@ pub fn jsonl_rows(input: Box<dyn BufRead + Send>) -> impl Iterator<Item = Row> +
             });
             return Some(Row { line: number, user });
         }
+    }))
+}
+
+/// Why a JSONL input whose first non-blank line (trimmed) is `text`, on line `line`, is not
+/// JSON Lines, with the command that converts it; `None` when it may well be.
+fn not_json_lines(text: &str, line: u64, file: Option<&Path>) -> Option<String> {
+    let name = describe(file);
+    let named = file.filter(|f| f.as_os_str() != "-");
+    let convert = |command: &str| match named {
+        Some(path) => {
+            let converted = beside(path, "lines");
+            format!(
+                "convert it: {command} {} > {}, then import {}",
+                shell_word(&path.display().to_string()),
+                shell_word(&converted.display().to_string()),
+                shell_word(&converted.display().to_string()),
+            )
+        }
+        None => format!("convert it on the way in: ... | {command} | iam import ... -"),
+    };
+    if text.starts_with('[') {
+        return Some(format!(
+            "{name} is a JSON array, not JSON Lines (one object per line); {}",
+            convert("jq -c '.[]'")
+        ));
+    }
+    if text == "{" {
+        return Some(format!(
+            "{name}: line {line} holds only `{{`: its objects are spread over several lines, and JSON Lines has one object per line; {}",
+            convert("jq -c .")
+        ));
+    }
+    let object = text.strip_suffix(',').map(str::trim_end)?;
+    matches!(
+        serde_json::from_str::<serde_json::Value>(object),
+        Ok(serde_json::Value::Object(_))
+    )
+    .then(|| {
+        format!(
+            "{name}: line {line} is an object followed by a comma, and JSON Lines has one object per line with nothing between them; {}",
+            convert("sed 's/}[[:space:]]*,[[:space:]]*$/}/'")
+        )
     })
 }
 
@@ -247,8 +1242,31 @@ fn strip_position(message: &str) -> String {
 mod tests {
     use super::*;
 
+    fn csv_with(text: &[u8], options: &CsvOptions) -> Result<Vec<Row>, Failure> {
+        csv_rows(Box::new(std::io::Cursor::new(text.to_vec())), options).map(Iterator::collect)
+    }
+
     fn csv(text: &str) -> Result<Vec<Row>, Failure> {
-        csv_rows(Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))).map(Iterator::collect)
+        csv_with(text.as_bytes(), &CsvOptions::default())
+    }
+
+    fn jsonl(text: &[u8]) -> Result<Vec<Row>, Failure> {
+        jsonl_rows(Box::new(std::io::Cursor::new(text.to_vec()))).map(Iterator::collect)
+    }
+
+    fn lines_of(rows: &[Row]) -> Vec<u64> {
+        rows.iter().map(|r| r.line).collect()
+    }
+
+    fn options(map: &[(&str, &str)], ignore: &[&str]) -> CsvOptions {
+        CsvOptions {
+            map: map
+                .iter()
+                .map(|(f, t)| ((*f).to_owned(), (*t).to_owned()))
+                .collect(),
+            ignore: ignore.iter().map(|s| (*s).to_owned()).collect(),
+            ..CsvOptions::default()
+        }
     }
 
     #[test]
@@ -278,6 +1296,295 @@ mod tests {
             (rows[2].line, rows[2].user.as_ref().unwrap_err().as_str()),
             (4, "2 fields where the header has 5")
         );
+    }
+
+    #[test]
+    fn every_line_ending_counts_one_line_and_a_record_is_numbered_where_it_starts() {
+        let body = "ada,a@x.io\n\"bob\nthe second\",b@x.io\n\ncarl,c@x.io\nshort\nd,d@x.io\n";
+        for ending in ["\n", "\r\n", "\r"] {
+            for bom in ["", "\u{feff}"] {
+                let text = format!("{bom}username,email\n{body}").replace('\n', ending);
+                let rows = csv(&text).unwrap();
+                assert_eq!(lines_of(&rows), [2, 3, 6, 7, 8], "{ending:?} {bom:?}");
+                assert!(rows[3].user.is_err(), "{ending:?}");
+            }
+        }
+        // Mixed, with blank lines of every kind before a record and before the header.
+        let rows = csv("\r\n\nusername,email\r\na,a@x.io\r\r\n\r\nb,b@x.io\rc,c@x.io\n").unwrap();
+        assert_eq!(lines_of(&rows), [4, 7, 8]);
+        let err = csv("\n\r\nusername,pasword\r\nu,p\r\n").err().unwrap();
+        assert!(
+            err.message.starts_with("line 3, column 2 `pasword`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn line_numbers_hold_across_the_csv_crate_s_buffer() {
+        // Records longer than the csv crate's 8 KiB buffer, with CRLF: the counts stay exact.
+        let mut text = String::from("username,email\r\n");
+        let mut expected = Vec::new();
+        let mut line = 2;
+        for i in 0..50 {
+            let name = "n".repeat(300 * (i % 7));
+            text.push_str(&format!("\"u{i}\r\n{name}\",u{i}@x.io\r\n\r\n"));
+            expected.push(line);
+            line += 3;
+        }
+        let rows = csv(&text).unwrap();
+        assert_eq!(lines_of(&rows), expected);
+    }
+
+    #[test]
+    fn a_header_names_every_unknown_column_with_what_it_may_mean() {
+        let err =
+            csv("First Name,E-mail,Email,pasword,entrust.externalid,Department,username\nx\n")
+                .err()
+                .unwrap();
+        let m = err.message;
+        for expected in [
+            "the header (line 1) has 6 columns iam import does not know",
+            "line 1, column 1 `First Name`: unknown column; did you mean `first_name`?",
+            "line 1, column 2 `E-mail`: unknown column; did you mean `email`?",
+            "line 1, column 3 `Email`: unknown column; did you mean `email`?",
+            "line 1, column 4 `pasword`: unknown column; did you mean `password`?",
+            "line 1, column 5 `entrust.externalid`: Entrust's create request (UserParms) has no property `externalid`; did you mean `entrust.externalId`?",
+            "line 1, column 6 `Department`: unknown column\n",
+            "--map 'First Name=first_name' --map E-mail=email --map Email=email --map pasword=password --map entrust.externalid=entrust.externalId --ignore-column Department",
+        ] {
+            assert!(m.contains(expected), "{expected}\nin\n{m}");
+        }
+        assert_eq!(err.code, crate::exit::USAGE);
+    }
+
+    #[test]
+    fn suggestions_come_from_names_and_small_edits_only() {
+        assert_eq!(suggestions("Last-Name"), ["last_name"]);
+        assert_eq!(suggestions("FirstName"), ["first_name"]);
+        assert_eq!(suggestions("Surname"), ["last_name"]);
+        assert_eq!(suggestions("emial"), ["email"]);
+        assert_eq!(suggestions("role"), ["roles"]);
+        assert_eq!(suggestions("Attr.colour"), ["attr.colour"]);
+        assert_eq!(suggestions("entrst.externalId"), ["entrust.externalId"]);
+        assert_eq!(suggestions("externalId"), ["entrust.externalId"]);
+        assert!(suggestions("Department").is_empty());
+        assert!(suggestions("id").is_empty());
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("", "ab"), 2);
+    }
+
+    #[test]
+    fn map_and_ignore_read_a_file_as_it_is() {
+        let text = "First Name,E-mail,Department,username\nAda,ada@x.io,R&D,ada\n";
+        let rows = csv_with(
+            text.as_bytes(),
+            &options(
+                &[("First Name", "first_name"), ("E-mail", "email")],
+                &["Department"],
+            ),
+        )
+        .unwrap();
+        let ada = rows[0].user.as_ref().unwrap();
+        assert_eq!(
+            (
+                ada.first_name.as_deref(),
+                ada.email.as_deref(),
+                ada.username.as_deref()
+            ),
+            (Some("Ada"), Some("ada@x.io"), Some("ada"))
+        );
+        assert!(ada.attributes.is_empty());
+        // A flag naming no column of the header names it and lists the header.
+        let err = csv_with(text.as_bytes(), &options(&[("Name", "first_name")], &[]))
+            .err()
+            .unwrap();
+        assert!(
+            err.message.starts_with("--map Name=first_name: the header (line 1) has no column `Name`; its columns are `First Name`, `E-mail`, `Department`, `username`"),
+            "{}",
+            err.message
+        );
+        let err = csv_with(text.as_bytes(), &options(&[], &["Dept"]))
+            .err()
+            .unwrap();
+        assert!(
+            err.message
+                .starts_with("--ignore-column Dept: the header (line 1) has no column `Dept`"),
+            "{}",
+            err.message
+        );
+        let err = csv_with(text.as_bytes(), &options(&[("E-mail", "mail")], &[]))
+            .err()
+            .unwrap();
+        assert!(
+            err.message
+                .contains("--map E-mail=mail: `mail` is not a column iam import knows (unknown column; did you mean `email`?)"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn the_same_column_twice_is_refused_naming_both() {
+        let err = csv("username,email,first_name,last_name,email\nu,e,f,l,e\n")
+            .err()
+            .unwrap();
+        assert!(
+            err.message
+                .starts_with("line 1: columns 2 and 5 are both `email`\n--map and --ignore-column name a column by its header"),
+            "{}",
+            err.message
+        );
+        let err = csv_with(
+            b"username,email,E-mail\nu,e,e\n",
+            &options(&[("E-mail", "email")], &[]),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.message.starts_with(
+                "line 1: columns 2 and 3 (`E-mail`, read as `email` by --map E-mail=email) are both `email`\nrename one"
+            ),
+            "{}",
+            err.message
+        );
+        // Left out, it is no longer there twice.
+        let rows = csv_with(b"username,email,email\nu,e,f\n", &options(&[], &["email"])).unwrap();
+        assert_eq!(rows[0].user.as_ref().unwrap().email, None);
+    }
+
+    #[test]
+    fn a_semicolon_or_tab_separated_file_is_recognised() {
+        let err = csv("username;email;first_name;Department\nu;e;f;d\n")
+            .err()
+            .unwrap();
+        assert!(
+            err.message.starts_with("The file looks semicolon-separated (its header splits into 4 columns at ';', 3 of them known): add --delimiter ';'."),
+            "{}",
+            err.message
+        );
+        let err = csv("username\temail\nu\te\n").err().unwrap();
+        assert!(
+            err.message.contains("add --delimiter tab"),
+            "{}",
+            err.message
+        );
+        let semicolons = CsvOptions {
+            delimiter: b';',
+            ..CsvOptions::default()
+        };
+        let rows = csv_with(b"username;email\r\nu;\"e;x\"\r\n", &semicolons).unwrap();
+        assert_eq!(
+            (
+                rows[0].line,
+                rows[0].user.as_ref().unwrap().email.as_deref()
+            ),
+            (2, Some("e;x"))
+        );
+        let err = csv_with(b"username,email\nu,e\n", &semicolons)
+            .err()
+            .unwrap();
+        assert!(
+            err.message.contains("leave out --delimiter"),
+            "{}",
+            err.message
+        );
+        // Not for a header whose unknown columns are not the separator's doing.
+        let err = csv("username,Department\nu,d\n").err().unwrap();
+        assert!(!err.message.contains("looks"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_delimiter_is_one_ascii_character_or_tab() {
+        assert_eq!(parse_delimiter(";"), Ok(';'));
+        assert_eq!(parse_delimiter("tab"), Ok('\t'));
+        assert_eq!(parse_delimiter("\\t"), Ok('\t'));
+        assert_eq!(parse_delimiter("\t"), Ok('\t'));
+        for bad in ["§", ";;", "", "\"", "\n"] {
+            assert!(parse_delimiter(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_stream_stops_at_its_first_row_that_is_not_utf8() {
+        let mut text = b"username,email,password\nada,a@x.io,pw1\r\nbob,b@x.io,caf".to_vec();
+        text.extend([0xE9]);
+        text.extend(b"\r\ncarl,c@x.io,pw3\n");
+        let rows = csv_with(&text, &CsvOptions::default()).unwrap();
+        assert_eq!(lines_of(&rows), [2, 3]);
+        let why = rows[1].user.as_ref().unwrap_err();
+        assert!(
+            why.starts_with(
+                "column 3 `password` is not UTF-8, so the rest of the input was not read"
+            ) && why.contains("iconv -f WINDOWS-1252 -t UTF-8")
+                && !why.contains("caf"),
+            "{why}"
+        );
+        // A UTF-16 header.
+        let err = csv_with(b"\xFF\xFEu\0s\0e\0r\0\n\0", &CsvOptions::default())
+            .err()
+            .unwrap();
+        assert!(
+            err.message.contains("UTF-16") && err.message.contains("iconv -f UTF-16"),
+            "{}",
+            err.message
+        );
+        // JSONL: the same.
+        let rows =
+            jsonl(b"{\"username\":\"ada\"}\r\n{\"username\":\"b\xE9\"}\n{\"username\":\"c\"}\n")
+                .unwrap();
+        assert_eq!(lines_of(&rows), [1, 2]);
+        assert!(
+            rows[1]
+                .user
+                .as_ref()
+                .unwrap_err()
+                .starts_with("byte 15 is not UTF-8, so the rest of the input was not read"),
+            "{:?}",
+            rows[1].user.as_ref().err()
+        );
+    }
+
+    #[test]
+    fn the_first_byte_that_is_not_utf8_is_found_across_buffers() {
+        let find = |bytes: &[u8], capacity| first_non_utf8(bytes, capacity).unwrap();
+        // Characters of 2, 3 and 4 bytes cut at every place by small buffers.
+        let text = "a\u{e9}\r\n\u{20ac}\r\u{1f600}\nz\u{e9}\u{e9}\n".repeat(5);
+        for capacity in 8..24 {
+            assert_eq!(find(text.as_bytes(), capacity), None, "{capacity}");
+            let mut bad = text.clone().into_bytes();
+            bad.extend(b"ok\r\nx\xE9y");
+            // 5 x 4 lines, then "ok", then the bad one.
+            assert_eq!(
+                find(&bad, capacity),
+                Some(NotUtf8 {
+                    line: 22,
+                    byte: 2,
+                    utf16: None
+                }),
+                "{capacity}"
+            );
+            // A character cut by the end of the file.
+            let mut cut = text.clone().into_bytes();
+            cut.extend(&"\u{20ac}".as_bytes()[..2]);
+            assert_eq!(
+                find(&cut, capacity),
+                Some(NotUtf8 {
+                    line: 21,
+                    byte: 1,
+                    utf16: None
+                })
+            );
+        }
+        assert_eq!(
+            find(b"\xFF\xFEu\0", 64),
+            Some(NotUtf8 {
+                line: 1,
+                byte: 1,
+                utf16: Some("FF FE")
+            })
+        );
+        assert_eq!(find(b"", 64), None);
     }
 
     #[test]
@@ -311,16 +1618,14 @@ mod tests {
     #[test]
     fn a_mistyped_secret_in_a_section_is_not_echoed() {
         let text = "{\"username\":\"ngk\",\"mid\":{\"credentials\":[{\"value\":\"s3cret-1\"}]},\"colour\":1}\n";
-        let rows: Vec<Row> =
-            jsonl_rows(Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))).collect();
+        let rows = jsonl(text.as_bytes()).unwrap();
         let err = rows[0].user.as_ref().unwrap_err();
         assert!(
             err.contains("unknown field `colour`") && !err.contains("s3cret"),
             "{err}"
         );
         let text = "{\"username\":\"ngk\",\"mid\":{\"credentials\":[{\"value\":\"s3cret-1\"}]}}\n";
-        let rows: Vec<Row> =
-            jsonl_rows(Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))).collect();
+        let rows = jsonl(text.as_bytes()).unwrap();
         let user = rows[0].user.as_ref().unwrap();
         assert!(!format!("{user:?}").contains("s3cret"));
     }
@@ -329,7 +1634,7 @@ mod tests {
     fn an_unknown_column_is_refused_before_any_row() {
         let err = csv("username,pasword\nada,x\n").err().unwrap();
         assert!(
-            err.message.contains("column 2 `pasword`"),
+            err.message.contains("line 1, column 2 `pasword`"),
             "{}",
             err.message
         );
@@ -338,8 +1643,7 @@ mod tests {
     #[test]
     fn jsonl_rows_name_their_line_column_and_field() {
         let text = "{\"username\":\"ada\",\"email\":\"a@x.io\"}\n\n{\"username\":\"bob\",\"pasword\":\"x\"}\nnot json\n";
-        let rows: Vec<Row> =
-            jsonl_rows(Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))).collect();
+        let rows = jsonl(text.as_bytes()).unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].key(), "ada");
         assert_eq!(rows[1].line, 3);
@@ -350,15 +1654,79 @@ mod tests {
     }
 
     #[test]
+    fn jsonl_lines_are_physical_lines() {
+        let text = "\u{feff}\r\n{\"username\":\"a\"}\r\n\r\n{\"username\":\"b\"}\r{\"username\":\"c\"}\n{\"username\":\"d\"}";
+        let rows = jsonl(text.as_bytes()).unwrap();
+        assert_eq!(lines_of(&rows), [2, 4, 6]);
+        assert_eq!(rows[0].key(), "a");
+        assert!(rows[1].user.is_err(), "two objects on a line");
+        assert_eq!(rows[2].key(), "d");
+    }
+
+    #[test]
+    fn json_that_is_not_json_lines_is_refused_with_a_command_to_convert_it() {
+        let err = jsonl(b"\n[\n  {\"username\": \"a\"},\n  {\"username\": \"b\"}\n]\n")
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.message,
+            "standard input is a JSON array, not JSON Lines (one object per line); convert it on the way in: ... | jq -c '.[]' | iam import ... -"
+        );
+        let err = jsonl_rows_from(
+            Box::new(std::io::Cursor::new(b"[{\"username\": \"a\"}]".to_vec())),
+            Some(Path::new("dir/users.jsonl")),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            err.message,
+            "dir/users.jsonl is a JSON array, not JSON Lines (one object per line); convert it: jq -c '.[]' dir/users.jsonl > dir/users.lines.jsonl, then import dir/users.lines.jsonl"
+        );
+        let err = jsonl(b"\r\n{\"username\": \"a\"},\r\n{\"username\": \"b\"}\r\n")
+            .err()
+            .unwrap();
+        assert!(
+            err.message
+                .starts_with("standard input: line 2 is an object followed by a comma"),
+            "{}",
+            err.message
+        );
+        let err = jsonl(b"{\n  \"username\": \"a\"\n}\n").err().unwrap();
+        assert!(
+            err.message.contains("line 1 holds only `{`") && err.message.contains("jq -c ."),
+            "{}",
+            err.message
+        );
+        // The line looked at is still a row.
+        let rows = jsonl(b"\n\n{\"username\":\"a\"}\n{\"username\":\"b\"}\n").unwrap();
+        assert_eq!(lines_of(&rows), [3, 4]);
+        assert_eq!(rows[0].key(), "a");
+    }
+
+    #[test]
     fn a_mistyped_password_is_not_echoed() {
         let text = "{\"username\":\"ada\",\"password\":987654321}\n";
-        let rows: Vec<Row> =
-            jsonl_rows(Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))).collect();
+        let rows = jsonl(text.as_bytes()).unwrap();
         let err = rows[0].user.as_ref().unwrap_err();
         assert!(
             err.contains("invalid type") && !err.contains("987654321"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn converted_files_go_beside_the_file() {
+        assert_eq!(
+            beside(Path::new("a/users.csv"), "utf8"),
+            PathBuf::from("a/users.utf8.csv")
+        );
+        assert_eq!(
+            beside(Path::new("users"), "utf8"),
+            PathBuf::from("users.utf8")
+        );
+        assert_eq!(shell_word("my users.csv"), "'my users.csv'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
     }
 }
 
@@ -369,17 +1737,42 @@ mod properties {
     use super::*;
 
     fn read_csv(bytes: Vec<u8>) -> Option<Vec<Row>> {
-        csv_rows(Box::new(std::io::Cursor::new(bytes)))
-            .ok()
+        csv_rows(
+            Box::new(std::io::Cursor::new(bytes)),
+            &CsvOptions::default(),
+        )
+        .ok()
+        .map(Iterator::collect)
+    }
+
+    fn read_jsonl(bytes: Vec<u8>) -> Vec<Row> {
+        jsonl_rows(Box::new(std::io::Cursor::new(bytes)))
             .map(Iterator::collect)
+            .unwrap_or_default()
+    }
+
+    /// A field: plain, or quoted with line endings (and quotes) inside.
+    fn field() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9@.]{0,6}",
+            "[a-z\r\n\"]{0,8}".prop_map(|s| format!("\"{}\"", s.replace('"', "\"\""))),
+        ]
+    }
+
+    fn ending() -> impl Strategy<Value = &'static str> {
+        prop_oneof![Just("\n"), Just("\r\n"), Just("\r")]
+    }
+
+    /// Physical lines in `text`: LF, CRLF and CR each end one.
+    fn endings(text: &str) -> u64 {
+        text.replace("\r\n", "\n").matches(['\r', '\n']).count() as u64
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
         /// Any bytes: the header is refused, or every row is a user or a reason, on a line after
-        /// the header, in order (a lone `\r` ends a record but not a line: lines may repeat).
-        /// Never a panic.
+        /// the header, each on a later line than the one before. Never a panic.
         #[test]
         fn csv_reader_takes_any_bytes(body in proptest::collection::vec(any::<u8>(), 0..400)) {
             let mut input = b"username,email,enabled,roles,attr.k\n".to_vec();
@@ -387,8 +1780,8 @@ mod properties {
             if let Some(rows) = read_csv(input) {
                 let mut last = 1;
                 for row in rows {
-                    prop_assert!(row.line >= last || row.line == 0, "line {} after {last}", row.line);
-                    last = row.line.max(last);
+                    prop_assert!(row.line > last, "line {} after {last}", row.line);
+                    last = row.line;
                     if let Err(reason) = &row.user {
                         prop_assert!(!reason.is_empty());
                     }
@@ -396,19 +1789,62 @@ mod properties {
             }
         }
 
-        /// Any text in CSV's alphabet, header included.
+        /// Records of fields with line endings inside quotes, blank lines between them, any
+        /// line ending and maybe a byte-order mark: each row is numbered with the physical line
+        /// its record starts on.
         #[test]
-        fn csv_reader_takes_any_csv_like_text(text in "[a-z_.,;\"\n 0-9@-]{0,300}") {
-            let _ = read_csv(text.into_bytes());
+        fn csv_rows_are_numbered_with_the_line_they_start_on(
+            bom in any::<bool>(),
+            records in proptest::collection::vec(
+                (0usize..3, ending(), (field(), field()), ending(), any::<bool>()),
+                0..12,
+            ),
+        ) {
+            let mut text = String::from(if bom { "\u{feff}" } else { "" });
+            text.push_str("username,email\n");
+            let mut expected = Vec::new();
+            for (blank, blank_ending, (a, b), end, short) in records {
+                text.push_str(&blank_ending.repeat(blank));
+                // A record starting with an empty field would be a blank line.
+                let a = if a.is_empty() { "x".to_owned() } else { a };
+                expected.push(1 + endings(&text));
+                text.push_str(&a);
+                if !short {
+                    text.push(',');
+                    text.push_str(&b);
+                }
+                text.push_str(end);
+            }
+            let rows = read_csv(text.clone().into_bytes()).expect("the header is right");
+            let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
+            prop_assert_eq!(lines, expected, "{:?}", text);
         }
 
-        /// Any bytes as JSONL: one row per non-blank line, each a user or a reason naming a column.
+        /// Any text in CSV's alphabet, header included, with any options.
+        #[test]
+        fn csv_reader_takes_any_csv_like_text(
+            text in "[a-z_.,;\"\n\r\t 0-9@-]{0,300}",
+            delimiter in prop_oneof![Just(b','), Just(b';'), Just(b'\t')],
+            map in proptest::collection::vec(("[a-z_ ]{0,6}", "[a-z_.]{0,8}"), 0..3),
+            ignore in proptest::collection::vec("[a-z_]{0,6}", 0..2),
+        ) {
+            let options = CsvOptions { delimiter, map, ignore };
+            if let Ok(rows) = csv_rows(Box::new(std::io::Cursor::new(text.into_bytes())), &options) {
+                rows.for_each(drop);
+            }
+        }
+
+        /// Any bytes as JSONL: one row per non-blank line at most, each a user or a reason, on
+        /// a later line than the one before.
         #[test]
         fn jsonl_reader_takes_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             let lines = String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()).count();
-            let rows: Vec<Row> = jsonl_rows(Box::new(std::io::Cursor::new(bytes))).collect();
+            let rows = read_jsonl(bytes);
             prop_assert!(rows.len() <= lines + 1);
+            let mut last = 0;
             for row in rows {
+                prop_assert!(row.line > last, "line {} after {last}", row.line);
+                last = row.line;
                 if let Err(reason) = &row.user {
                     prop_assert!(!reason.is_empty());
                 }
@@ -423,8 +1859,26 @@ mod properties {
             line[at] = with;
             let text: String = line.into_iter().collect();
             let lines = text.lines().count();
-            let rows: Vec<Row> = jsonl_rows(Box::new(std::io::Cursor::new(text.into_bytes()))).collect();
+            let rows = read_jsonl(text.into_bytes());
             prop_assert!(rows.len() <= lines, "{} rows from {lines} lines", rows.len());
+        }
+
+        /// Any bytes: the first that is not UTF-8 is where `std::str::from_utf8` says, whatever
+        /// the buffer.
+        #[test]
+        fn the_utf8_scan_agrees_with_std(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            capacity in 8usize..40,
+        ) {
+            let found = first_non_utf8(bytes.as_slice(), capacity).unwrap();
+            match std::str::from_utf8(&bytes) {
+                Ok(_) => prop_assert_eq!(found, None),
+                Err(e) => {
+                    let found = found.expect("found");
+                    let before = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
+                    prop_assert_eq!(found.line, 1 + endings(&before));
+                }
+            }
         }
     }
 }

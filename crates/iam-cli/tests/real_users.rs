@@ -350,8 +350,16 @@ fn errors_for_scripts_are_json_on_stdout_a_line_on_stderr_with_kind_and_field() 
     let file = sim.write("users.csv", &nexway_csv(2));
     // (what, file, flags, kind, field)
     let missing = sim.path("missing.csv");
-    let cases: [(&str, &Path, &[&str], &str, Value); 3] = [
+    let header = sim.write("header.csv", "username,First Name,pasword\nada,Ada,x\n");
+    let cases: [(&str, &Path, &[&str], &str, Value); 4] = [
         ("a missing file", &missing, &[], "input", Value::Null),
+        (
+            "a header with unknown columns",
+            &header,
+            &[],
+            "input",
+            Value::from("First Name"),
+        ),
         (
             "a token file that is not there",
             &file,
