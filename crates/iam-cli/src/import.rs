@@ -421,13 +421,20 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     let journal_error = shared.journal_error.lock().expect("lock").clone();
     let refused_credentials = shared.refused_credentials.lock().expect("lock").clone();
     let c = &shared.counts;
-    let failure = if let Some(why) = journal_error {
-        let code = if shared.sent.load(Ordering::Relaxed) {
-            exit::STOPPED
-        } else {
-            exit::USAGE
-        };
-        Some(
+    let code = exit_code(Ending {
+        journal_failed: journal_error.is_some(),
+        sent: shared.sent.load(Ordering::Relaxed),
+        credentials_refused: refused_credentials.is_some(),
+        interrupted,
+        unknown: Counts::get(&c.unknown) > 0,
+        dry_run_rejected: args.dry_run && Counts::get(&c.rejected) > 0,
+        rows_failed: Tally::ALL.into_iter().any(|tally| {
+            tally.fails_run(args.existing == Existing::Fail) && Counts::get(c.tally(tally)) > 0
+        }),
+    });
+    // Why the import stopped early, said once (the summary and the counts say the rest).
+    let failure = match (journal_error, refused_credentials) {
+        (Some(why), _) => Some(
             Failure::new(
                 code,
                 format!("{why}; the import stopped before sending more rows"),
@@ -437,21 +444,21 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
             } else {
                 "stopped"
             }),
-        )
-    } else if let Some(why) = refused_credentials {
-        let mut failure = Failure::new(
-            exit::CREDENTIALS,
-            format!(
-                "{why}; the import stopped: {} rows were not sent (fix the credentials, then run the same command again: rows done are skipped)",
-                Counts::get(&c.not_sent)
-            ),
-        )
-        .with_kind("unauthorized")
-        .with_field(shared.credentials.clone());
-        failure.status = Some(401);
-        Some(failure)
-    } else {
-        None
+        ),
+        (None, Some(why)) => {
+            let mut failure = Failure::new(
+                code,
+                format!(
+                    "{why}; the import stopped: {} rows were not sent (fix the credentials, then run the same command again: rows done are skipped)",
+                    Counts::get(&c.not_sent)
+                ),
+            )
+            .with_kind("unauthorized")
+            .with_field(shared.credentials.clone());
+            failure.status = Some(401);
+            Some(failure)
+        }
+        (None, None) => None,
     };
     let summary = Summary {
         failure: failure.as_ref(),
@@ -470,28 +477,64 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         Output::Json => crate::print_stdout(&format!("{}\n", summary.json())),
         Output::Text => crate::print_stdout(&summary.text()),
     }
-    if let Some(mut failure) = failure {
-        // The JSON summary on stdout carries it already: stderr gets the line for people.
-        failure.summarised = args.output == Output::Json;
-        return Err(failure);
+    match failure {
+        Some(mut failure) => {
+            // The JSON summary on stdout carries it already: stderr gets the line for people.
+            failure.summarised = args.output == Output::Json;
+            Err(failure)
+        }
+        None if code == exit::OK => Ok(()),
+        None => Err(Failure::new(code, String::new())),
     }
-    let code = if interrupted {
-        exit::INTERRUPTED
-    } else if Counts::get(&c.unknown) > 0 {
-        exit::UNKNOWN
-    } else if args.dry_run && Counts::get(&c.rejected) > 0 {
-        exit::USAGE
-    } else if Tally::ALL.into_iter().any(|tally| {
-        tally.fails_run(args.existing == Existing::Fail) && Counts::get(c.tally(tally)) > 0
-    }) {
-        exit::REFUSED
-    } else {
-        exit::OK
-    };
-    if code == exit::OK {
-        Ok(())
-    } else {
-        Err(Failure::new(code, String::new()))
+}
+
+/// How a run ended, as far as its exit code is concerned.
+#[derive(Clone, Copy, Debug, Default)]
+struct Ending {
+    /// The journal could not be written, or the file changed under it.
+    journal_failed: bool,
+    /// A request was sent.
+    sent: bool,
+    /// The provider refused the credentials.
+    credentials_refused: bool,
+    /// Ctrl-C.
+    interrupted: bool,
+    /// Some rows' outcome is unknown.
+    unknown: bool,
+    /// A dry run found bad rows.
+    dry_run_rejected: bool,
+    /// Some rows ended in an outcome that fails the run ([`Tally::fails_run`]).
+    rows_failed: bool,
+}
+
+/// The exit code of an import: the first of these that holds.
+fn exit_code(ending: Ending) -> u8 {
+    match ending {
+        Ending {
+            journal_failed: true,
+            sent: true,
+            ..
+        } => exit::STOPPED,
+        Ending {
+            journal_failed: true,
+            ..
+        } => exit::USAGE,
+        Ending {
+            credentials_refused: true,
+            ..
+        } => exit::CREDENTIALS,
+        Ending {
+            interrupted: true, ..
+        } => exit::INTERRUPTED,
+        Ending { unknown: true, .. } => exit::UNKNOWN,
+        Ending {
+            dry_run_rejected: true,
+            ..
+        } => exit::USAGE,
+        Ending {
+            rows_failed: true, ..
+        } => exit::REFUSED,
+        _ => exit::OK,
     }
 }
 
@@ -1072,6 +1115,26 @@ pub fn stderr_is_terminal() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_exit_code_of_an_import() {
+        let e = Ending::default;
+        #[rustfmt::skip]
+        let table = [
+            (e(), exit::OK),
+            (Ending { rows_failed: true, ..e() }, exit::REFUSED),
+            (Ending { dry_run_rejected: true, rows_failed: true, ..e() }, exit::USAGE),
+            (Ending { unknown: true, rows_failed: true, ..e() }, exit::UNKNOWN),
+            (Ending { interrupted: true, unknown: true, ..e() }, exit::INTERRUPTED),
+            (Ending { credentials_refused: true, interrupted: true, sent: true, ..e() }, exit::CREDENTIALS),
+            (Ending { journal_failed: true, ..e() }, exit::USAGE),
+            (Ending { journal_failed: true, sent: true, credentials_refused: true, ..e() }, exit::STOPPED),
+            (Ending { sent: true, ..e() }, exit::OK),
+        ];
+        for (ending, code) in table {
+            assert_eq!(exit_code(ending), code, "{ending:?}");
+        }
+    }
 
     #[test]
     fn answers_map_to_the_row_machine() {
