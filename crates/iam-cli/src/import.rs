@@ -295,7 +295,7 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
                 drop(journal);
                 let _ = std::fs::remove_file(path);
             }
-            return Err(Failure::usage(why).with_field("--results"));
+            return Err(Failure::usage(why));
         }
     };
     let description = format!("{} into {}", args.file.display(), built.description);
