@@ -719,8 +719,13 @@ impl RowRun<'_> {
         let same_hash = || earlier.hash.as_deref() == Some(row_state::content_hash(user).as_str());
         let event = row_state::resume(earlier.state, &earlier.user, &self.key, same_hash).map_err(
             |was| {
+                let older = if self.shared.previous.legacy_lines {
+                    " (or the journal was written by an earlier iam, which numbered a CSV's rows lower after a CRLF or a blank line: finish that import with that iam, or start a new --journal with --existing skip)"
+                } else {
+                    ""
+                };
                 format!(
-                    "line {} was `{was}` when the journal was written and is `{}` now: the file changed; use a new --journal",
+                    "line {} was `{was}` when the journal was written and is `{}` now: the file changed{older}; use a new --journal",
                     self.line, self.key
                 )
             },

@@ -126,7 +126,15 @@ struct Header {
     iam_journal: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     target: Option<serde_json::Value>,
+    /// `physical`: lines are numbered as an editor numbers them (LF, CRLF, CR). Journals
+    /// without it were written by an iam that numbered a CSV's rows after a CRLF or a blank line
+    /// one or more lines lower.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lines: Option<String>,
 }
+
+/// What a new journal's header says of its line numbers.
+const PHYSICAL_LINES: &str = "physical";
 
 /// What a header says of its target, against the one of this run: `Ok` when they are the same.
 fn check_header(header: &Header, target: &Target, legacy: &str) -> Result<(), String> {
@@ -153,6 +161,9 @@ fn check_header(header: &Header, target: &Target, legacy: &str) -> Result<(), St
 #[derive(Default)]
 pub struct Previous {
     pub lines: HashMap<u64, Earlier>,
+    /// The journal was written by an iam that numbered CSV lines the csv crate's way (one low
+    /// after a CRLF or a blank line): a line whose user differs may be that, not a changed file.
+    pub legacy_lines: bool,
 }
 
 /// A line's last record.
@@ -190,7 +201,10 @@ pub fn read(path: &Path, target: &Target, legacy: &str) -> Result<Previous, Fail
         if n == 1 {
             match serde_json::from_str::<Header>(&line) {
                 Ok(header) => match check_header(&header, target, legacy) {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        previous.legacy_lines = header.lines.as_deref() != Some(PHYSICAL_LINES);
+                        continue;
+                    }
                     Err(why) => return Err(fail(n, why)),
                 },
                 Err(_) if is_last => break,
@@ -327,6 +341,7 @@ pub fn open(path: &Path, target: &Target, legacy: &str) -> Result<Opened, Failur
         let header = serde_json::to_string(&Header {
             iam_journal: 2,
             target: Some(serde_json::to_value(target).expect("a target serializes")),
+            lines: Some(PHYSICAL_LINES.to_owned()),
         })
         .expect("header");
         writeln!(file, "{header}")
@@ -535,10 +550,12 @@ mod tests {
         let v2 = |t: &Target| Header {
             iam_journal: 2,
             target: Some(serde_json::to_value(t).unwrap()),
+            lines: None,
         };
         let v1 = |s: &str| Header {
             iam_journal: 1,
             target: Some(serde_json::Value::String(s.into())),
+            lines: None,
         };
         let elsewhere = Target::new("mid-shift", "https://mid.example", Some("other"));
         // (header, accepted, what the refusal says)
@@ -566,6 +583,7 @@ mod tests {
                 Header {
                     iam_journal: 3,
                     target: None,
+                    lines: None,
                 },
                 Some("journal format 3 is not one this iam reads"),
             ),
@@ -573,6 +591,7 @@ mod tests {
                 Header {
                     iam_journal: 2,
                     target: Some(serde_json::json!({"provider": 1})),
+                    lines: None,
                 },
                 Some("its target is not readable"),
             ),

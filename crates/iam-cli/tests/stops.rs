@@ -185,3 +185,38 @@ fn mid_shift_says_its_tenant_is_not_replaced_by_a_base_url() {
         "{err}"
     );
 }
+
+#[test]
+fn a_journal_of_an_earlier_iam_that_numbered_lines_otherwise_is_named_as_a_cause() {
+    let sim = Sim::start("legacy-lines");
+    // An earlier iam numbered the row after a CRLF header line 1 lower: its journal says line 2
+    // was `b` where the file's line 2 is `a` (its line 3).
+    let file = sim.write("users.csv", "username,email\r\na,a@x.io\r\nb,b@x.io\r\n");
+    let journal = format!(
+        "{{\"iam_journal\":2,\"target\":{{\"provider\":\"nexway\",\"base_url\":\"{}\"}}}}\n{{\"line\":2,\"user\":\"b\",\"state\":\"created\"}}\n",
+        sim.url()
+    );
+    std::fs::write(sim.path("users.csv.journal"), journal).unwrap();
+    let out = import(&sim, &[file.to_str().unwrap()], "");
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("line 2 was `b`") && said.contains("written by an earlier iam"),
+        "{said}"
+    );
+    assert_eq!(sim.sandbox.requests(Route::Nexway), 0);
+    // A journal this iam wrote says how it numbers lines: no such guess.
+    let fresh = sim.write("fresh.csv", "username,email\r\na,a@x.io\r\n");
+    let out = import(&sim, &[fresh.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let header = read(&sim.path("fresh.csv.journal"));
+    assert!(
+        header.starts_with("{\"iam_journal\":2")
+            && header
+                .lines()
+                .next()
+                .unwrap()
+                .contains("\"lines\":\"physical\""),
+        "{header}"
+    );
+}
