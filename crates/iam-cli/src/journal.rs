@@ -3,7 +3,7 @@
 //! syncs records in batches (group commit), so durability does not cost one `fsync` per row.
 //!
 //! ```text
-//! {"iam_journal":2,"target":{"provider":"nexway","base_url":"https://api.nexway.store"}}
+//! {"iam_journal":2,"target":{"provider":"nexway","base_url":"https://api.nexway.store"},"lines":"physical"}
 //! {"line":2,"user":"ada","state":"sending"}
 //! {"line":2,"user":"ada","state":"created","status":201,"id":"5f0c..."}
 //! {"line":3,"user":"bob","state":"rejected","reason":"..."}      (invalid: never sent)
