@@ -13,7 +13,9 @@
 //!
 //! It installs what it needs that the machine lacks (wrk, GNU time) with apt-get.
 //! `IAM_BENCH_SECTIONS=6,7,8` runs only those sections and prints their rows without writing
-//! BENCHMARKS.md (which always holds one whole run).
+//! BENCHMARKS.md (which always holds one whole run). `IAM_BENCH_JITTER=1-5` runs section 6 with
+//! that arrival jitter (milliseconds, `iam-sandbox --arrival-jitter`) between the import and the
+//! simulator's limit, and without its 200 s case.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -206,8 +208,16 @@ fn limits_latency_cpu(root: &Path, work: &Path, want: &dyn Fn(u32) -> bool) -> R
     };
 
     if want(6) {
+        // A network's jitter between the import and the gateway, when asked for.
+        let jitter = std::env::var("IAM_BENCH_JITTER")
+            .ok()
+            .filter(|j| !j.is_empty());
         eprintln!(
-            "bench: 6/8 rate limits (5 gateway shapes at R = 5, 20, 100 requests/s, default flags; --rate on the strict bucket)"
+            "bench: 6/8 rate limits (5 gateway shapes at R = 5, 20, 100 requests/s, default flags; --rate on the strict bucket){}",
+            jitter
+                .as_deref()
+                .map(|j| format!(", {j} ms arrival jitter"))
+                .unwrap_or_default()
         );
         for LimitCase {
             limit,
@@ -217,6 +227,9 @@ fn limits_latency_cpu(root: &Path, work: &Path, want: &dyn Fn(u32) -> bool) -> R
             seconds,
         } in rate_limit_cases()
         {
+            if jitter.is_some() && seconds > 40 {
+                continue;
+            }
             // `seconds` at the limit (a 429 honoured costs a second of the run, so a run must be
             // long enough for the limit's discovery not to be most of it), 300 rows at least.
             let n = (seconds * limit as usize).max(300);
@@ -224,6 +237,9 @@ fn limits_latency_cpu(root: &Path, work: &Path, want: &dyn Fn(u32) -> bool) -> R
             let csv = fresh(&name, n)?;
             let mut args = vec!["--rate-limit".to_owned(), limit.to_string()];
             args.extend(flags.iter().map(|f| f.replace("{R}", &limit.to_string())));
+            if let Some(jitter) = &jitter {
+                args.extend(["--arrival-jitter".to_owned(), jitter.clone()]);
+            }
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let sandbox = Sandbox::start_with(root, &args)?;
             let mut import = iam_import(root, &sandbox.url, &csv, 8, false);
@@ -249,7 +265,13 @@ fn limits_latency_cpu(root: &Path, work: &Path, want: &dyn Fn(u32) -> bool) -> R
             };
             rows.push(Row {
                 section: "6. rate limits",
-                what: format!("`iam import` {n} rows, {how}, {shape} at {limit}/s"),
+                what: format!(
+                    "`iam import` {n} rows, {how}, {shape} at {limit}/s{}",
+                    jitter
+                        .as_deref()
+                        .map(|j| format!(", {j} ms arrival jitter"))
+                        .unwrap_or_default()
+                ),
                 figure: format!(
                     "{rate:.1} rows/s; {limited:.0} of {requests:.0} requests 429 ({:.1}%)",
                     100.0 * limited / requests

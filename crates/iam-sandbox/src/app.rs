@@ -148,6 +148,8 @@ async fn handle_create(
 ) -> Response {
     let provider = route.provider();
     sandbox.count_request(route);
+    // The network's jitter before the gateway (none unless asked for).
+    sandbox.arrive().await;
     // The gateway's rate limit comes first: a 429 creates nothing and consumes no fault.
     if let Err(retry_after) = sandbox.admit(route) {
         return status_answer(provider, 429, retry_after, ErrorBody::Json);

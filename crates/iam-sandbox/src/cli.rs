@@ -85,6 +85,11 @@ pub struct Args {
     /// With --rate-limit: answer 429 without Retry-After.
     #[arg(long, requires = "rate_limit")]
     pub no_retry_after: bool,
+    /// Delay each create request by MIN to MAX milliseconds (evenly, a fixed sequence) before
+    /// the rate limit sees it, as a network does: requests sent evenly then arrive unevenly,
+    /// sometimes out of order (e.g. 1-5).
+    #[arg(long, value_name = "MIN-MAX", value_parser = crate::ArrivalJitter::parse)]
+    pub arrival_jitter: Option<crate::ArrivalJitter>,
 }
 
 /// Starts the simulator, prints where it listens and its token, and serves until Ctrl-C;
@@ -118,6 +123,7 @@ pub async fn run(args: Args) -> Result<(), SandboxError> {
             window_secs: args.window,
             retry_after: !args.no_retry_after,
         }),
+        arrival_jitter: args.arrival_jitter,
     })?;
     let running = sandbox
         .start(ServeOptions {

@@ -34,6 +34,7 @@ mod app;
 mod clock;
 mod create;
 pub mod faults;
+mod jitter;
 mod lookup;
 mod oauth;
 pub mod ratelimit;
@@ -60,6 +61,7 @@ use serde_json::Value;
 pub use answers::Variation;
 pub use app::{app, tenant_from_host};
 pub use faults::{Action, ErrorBody, Fault};
+pub use jitter::ArrivalJitter;
 pub use ratelimit::RateLimit;
 pub use route::{Provider, Route};
 pub use serve::{RunningSandbox, ServeOptions};
@@ -81,6 +83,8 @@ pub struct Config {
     pub nexway_realm: NexwayRealm,
     /// A rate limit on every create route (each its own), as `--rate-limit` sets.
     pub rate_limit: Option<RateLimit>,
+    /// A delay before each create request reaches the rate limit, as `--arrival-jitter` sets.
+    pub arrival_jitter: Option<ArrivalJitter>,
 }
 
 /// The one client `POST /oauth/token` knows, and the lifetime of the tokens it issues.
@@ -125,6 +129,8 @@ pub(crate) struct Inner {
     pub(crate) store: Mutex<store::Store>,
     faults: Mutex<faults::FaultTable>,
     limits: Mutex<ratelimit::Limits>,
+    /// The arrival jitter's delays, in turn.
+    arrival: jitter::Delays,
     /// 429 answers of the rate limiter, by route.
     limited: [AtomicU64; 4],
     state_file: Option<PathBuf>,
@@ -187,6 +193,7 @@ impl Sandbox {
                 store: Mutex::new(store),
                 faults: Mutex::default(),
                 limits: Mutex::new(limits),
+                arrival: jitter::Delays::new(config.arrival_jitter),
                 limited: Default::default(),
                 state_file: config.state_file,
                 state_changed: tokio::sync::Notify::new(),
@@ -371,6 +378,11 @@ impl Sandbox {
     /// How many requests of `route` the rate limiter answered 429.
     pub fn rate_limited(&self, route: Route) -> u64 {
         self.inner.limited[route as usize].load(Ordering::Relaxed)
+    }
+
+    /// Waits for a create request's arrival jitter ([`Config::arrival_jitter`]; none by default).
+    pub(crate) async fn arrive(&self) {
+        self.inner.arrival.wait().await;
     }
 
     /// Admits a request of `route`, or counts a 429 and gives its `Retry-After` (seconds), if
