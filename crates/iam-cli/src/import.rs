@@ -1,6 +1,5 @@
 //! `iam import`: stream rows, send them with bounded concurrency, journal every outcome.
 
-use std::collections::HashMap;
 use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,6 +11,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use crate::cli::{Existing, Format, Import, Output};
+use crate::duplicates::Duplicates;
 use crate::exit::{self, Failure};
 use crate::journal::{self, Record, State};
 use crate::pace::{Heard, Pace};
@@ -148,15 +148,15 @@ fn format_of(args: &Import) -> Result<Format, Failure> {
     }
 }
 
-/// Rows from the file (or stdin), read on a thread of their own into a bounded channel.
-fn spawn_reader(
+/// The rows of the file (or stdin), after the checks of the whole file: the flags, the
+/// encoding (`check_encoding`: a regular file; standard input cannot be read twice, its reader
+/// stops at the first row not UTF-8) and the header.
+fn open_rows(
     args: &Import,
     format: Format,
-    capacity: usize,
-) -> Result<tokio::sync::mpsc::Receiver<Row>, Failure> {
+    check_encoding: bool,
+) -> Result<Box<dyn Iterator<Item = Row> + Send>, Failure> {
     let from_stdin = args.file.as_os_str() == "-";
-    // The flags first (nothing read yet), then the whole file's encoding (a regular file only:
-    // standard input cannot be read twice, its reader stops at the first row not UTF-8).
     let csv_options = match format {
         Format::Csv => Some(rows::CsvOptions::from_args(args)?),
         Format::Jsonl => {
@@ -169,17 +169,26 @@ fn spawn_reader(
     } else {
         let file = std::fs::File::open(&args.file)
             .map_err(|e| Failure::input(format!("{}: {e}", args.file.display())))?;
-        rows::check_utf8(&args.file)?;
+        if check_encoding {
+            rows::check_utf8(&args.file)?;
+        }
         Box::new(file)
     };
     let input = BufReader::with_capacity(64 << 10, input);
-    let rows: Box<dyn Iterator<Item = Row> + Send> = match csv_options {
+    Ok(match csv_options {
         Some(options) => Box::new(rows::csv_rows(Box::new(input), &options)?),
         None => Box::new(rows::jsonl_rows_from(
             Box::new(input),
             Some(args.file.as_path()),
         )?),
-    };
+    })
+}
+
+/// Rows read on a thread of their own into a bounded channel.
+fn spawn_reader(
+    rows: Box<dyn Iterator<Item = Row> + Send>,
+    capacity: usize,
+) -> Result<tokio::sync::mpsc::Receiver<Row>, Failure> {
     let (tx, rx) = tokio::sync::mpsc::channel(capacity);
     std::thread::Builder::new()
         .name("iam-rows".into())
@@ -192,6 +201,25 @@ fn spawn_reader(
         })
         .map_err(|e| Failure::input(format!("cannot start reading: {e}")))?;
     Ok(rx)
+}
+
+/// The users given twice in the input: a file is read once more for it first, standard input
+/// keeps every key ([`Duplicates`]).
+async fn find_duplicates(args: &Import, format: Format) -> Result<Duplicates, Failure> {
+    if args.file.as_os_str() == "-" {
+        return Ok(Duplicates::remember_all());
+    }
+    let rows = open_rows(args, format, false)?;
+    let dir = std::env::temp_dir();
+    let shown = dir.display().to_string();
+    tokio::task::spawn_blocking(move || Duplicates::scan(rows.map(|r| (r.line, r.key())), &dir))
+        .await
+        .map_err(|e| Failure::input(format!("cannot look for users given twice: {e}")))?
+        .map_err(|e| {
+            Failure::input(format!(
+                "cannot look for users given twice (with files in {shown}): {e}"
+            ))
+        })
 }
 
 pub async fn run(args: Import) -> Result<(), Failure> {
@@ -279,7 +307,9 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     let paths = paths_of(&args)?;
     check_input(&args.file)?;
     let concurrency = usize::from(args.concurrency);
-    let mut rows = spawn_reader(&args, format, concurrency * 4)?;
+    let reader = open_rows(&args, format, true)?;
+    let mut duplicates = find_duplicates(&args, format).await?;
+    let mut rows = spawn_reader(reader, concurrency * 4)?;
     let (previous, journal, created_journal) = match &paths.journal {
         Some(path) => {
             let opened = journal::open(path, &built.target, &built.description)?;
@@ -345,7 +375,6 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
     let mut interrupted = false;
     // Rows read so far: each row's position in the input, for the results file's order.
     let mut read = 0u64;
-    let mut keys = Keys::default();
     let mut input_read = false;
     // A row read when Ctrl-C came, before it had a place in the pipeline.
     let mut unsent: Option<Row> = None;
@@ -365,7 +394,7 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
             _ = &mut ctrl_c => { interrupted = true; unsent = Some(row); break; }
             permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
         };
-        let duplicate_of = keys.first_line(&row);
+        let duplicate_of = duplicates.first_line(row.line, &row.key());
         let shared = shared.clone();
         let progress = progress.clone();
         let position = read;
@@ -535,26 +564,6 @@ fn exit_code(ending: Ending) -> u8 {
             rows_failed: true, ..
         } => exit::REFUSED,
         _ => exit::OK,
-    }
-}
-
-/// The users met so far in the file, by key (username, else email), to tell a user given
-/// twice. Compared without case: the providers compare usernames and emails so (Keycloak
-/// lowers both), and a second row differing only in case would be refused as existing.
-#[derive(Default)]
-struct Keys {
-    first: HashMap<String, u64>,
-}
-
-impl Keys {
-    /// The line this row's user was first given on, when it is not this one.
-    fn first_line(&mut self, row: &Row) -> Option<u64> {
-        let key = row.key();
-        if key.is_empty() {
-            return None;
-        }
-        let first = *self.first.entry(key.to_lowercase()).or_insert(row.line);
-        (first != row.line).then_some(first)
     }
 }
 

@@ -7,6 +7,7 @@ pub mod adaptive;
 pub mod cli;
 pub mod create;
 pub mod demo;
+pub mod duplicates;
 pub mod exit;
 pub mod import;
 pub mod journal;
