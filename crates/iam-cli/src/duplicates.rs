@@ -227,11 +227,11 @@ mod tests {
         let mut rows: Vec<(u64, String)> =
             (0..n as u64).map(|i| (i + 2, format!("u{i}"))).collect();
         rows.push((n as u64 + 2, "U17".to_owned()));
-        rows.push((n as u64 + 3, "u70000".to_owned()));
+        rows.push((n as u64 + 3, "u30000".to_owned()));
         let mut found = Duplicates::scan(rows.clone().into_iter(), &dir).unwrap();
         assert_eq!(
             ask(&mut found, &rows),
-            vec![(n as u64 + 2, 19), (n as u64 + 3, 70_002)]
+            vec![(n as u64 + 2, 19), (n as u64 + 3, 30_002)]
         );
         assert_eq!(
             std::fs::read_dir(&dir).unwrap().count(),
