@@ -321,15 +321,7 @@ fn not_json_lines(text: &str, line: u64, file: Option<&Path>) -> Option<String> 
     let name = describe(file);
     let named = file.filter(|f| f.as_os_str() != "-");
     let convert = |command: &str| match named {
-        Some(path) => {
-            let converted = beside(path, "lines");
-            format!(
-                "convert it: {command} {} > {}, then import {}",
-                shell_word(&path.display().to_string()),
-                shell_word(&converted.display().to_string()),
-                shell_word(&converted.display().to_string()),
-            )
-        }
+        Some(path) => format!("convert it: {}", converted(path, "lines", command)),
         None => format!("convert it on the way in: ... | {command} | iam import ... -"),
     };
     if text.starts_with('[') {

@@ -19,6 +19,16 @@ pub(super) fn describe(file: Option<&Path>) -> String {
     }
 }
 
+/// `COMMAND users.csv > users.TAG.csv, then import users.TAG.csv`: a file converted beside
+/// itself, and what to do next.
+pub(super) fn converted(path: &Path, tag: &str, command: &str) -> String {
+    let to = shell_word(&beside(path, tag).display().to_string());
+    format!(
+        "{command} {} > {to}, then import {to}",
+        shell_word(&path.display().to_string())
+    )
+}
+
 /// `users.csv` with `tag`: `users.TAG.csv`.
 pub(super) fn beside(path: &Path, tag: &str) -> PathBuf {
     match (path.file_stem(), path.extension()) {
@@ -295,15 +305,10 @@ pub(super) fn iconv_hint(file: Option<&Path>, utf16: Option<&'static str>) -> St
         None => "convert it, e.g. from WINDOWS-1252 (what Excel writes on Western Windows; name the file's own encoding if it is another)".to_owned(),
     };
     match file {
-        Some(path) if path.as_os_str() != "-" => {
-            let converted = beside(path, "utf8");
-            format!(
-                "{why}: iconv -f {from} -t UTF-8 {} > {}, then import {}",
-                shell_word(&path.display().to_string()),
-                shell_word(&converted.display().to_string()),
-                shell_word(&converted.display().to_string()),
-            )
-        }
+        Some(path) if path.as_os_str() != "-" => format!(
+            "{why}: {}",
+            converted(path, "utf8", &format!("iconv -f {from} -t UTF-8"))
+        ),
         _ => format!("{why} on the way in: ... | iconv -f {from} -t UTF-8 | iam import ... -"),
     }
 }
