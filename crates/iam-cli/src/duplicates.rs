@@ -54,7 +54,7 @@ impl Duplicates {
     }
 
     /// Reads every row's `(line, key)` (an empty key: no user) and keeps the lines whose key's
-    /// hash repeats an earlier line's. Spills to files in `dir` past [`IN_MEMORY`] rows.
+    /// hash repeats an earlier line's. Spills to files in `dir` past 16,384 rows.
     pub fn scan(
         rows: impl Iterator<Item = (u64, String)>,
         dir: &std::path::Path,
