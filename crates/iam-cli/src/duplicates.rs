@@ -30,6 +30,8 @@ pub struct Duplicates {
     firsts: HashMap<u64, Option<String>>,
     /// Standard input: every key seen, with its first line.
     all: Option<HashMap<String, u64>>,
+    /// The rows the first reading counted (none for standard input).
+    rows: Option<u64>,
 }
 
 /// The key as the providers compare it.
@@ -61,7 +63,9 @@ impl Duplicates {
     ) -> io::Result<Self> {
         let mut memory: Vec<(u64, u64)> = Vec::new();
         let mut spill: Option<Spill> = None;
+        let mut count = 0;
         for (line, key) in rows {
+            count += 1;
             if key.is_empty() {
                 continue;
             }
@@ -79,7 +83,10 @@ impl Duplicates {
                 }
             }
         }
-        let mut found = Self::default();
+        let mut found = Self {
+            rows: Some(count),
+            ..Self::default()
+        };
         match spill {
             None => found.repeats(memory),
             Some(spill) => {
@@ -104,6 +111,12 @@ impl Duplicates {
                 }
             }
         }
+    }
+
+    /// How many rows the first reading found (the progress bar's length); `None` for
+    /// standard input, which is read once.
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
     }
 
     /// The row at `line` with user `key` (rows asked in the order of the file): the line the
@@ -215,7 +228,13 @@ mod tests {
         let expected = vec![(4, 2), (7, 2), (9, 3)];
         let dir = std::env::temp_dir();
         let mut scanned = Duplicates::scan(rows.clone().into_iter(), &dir).unwrap();
+        assert_eq!(
+            scanned.rows(),
+            Some(8),
+            "every row counts, with a user or not"
+        );
         assert_eq!(ask(&mut scanned, &rows), expected);
+        assert_eq!(Duplicates::remember_all().rows(), None);
         assert_eq!(ask(&mut Duplicates::remember_all(), &rows), expected);
     }
 

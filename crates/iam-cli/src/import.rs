@@ -203,8 +203,9 @@ fn spawn_reader(
     Ok(rx)
 }
 
-/// The users given twice in the input: a file is read once more for it first, standard input
-/// keeps every key ([`Duplicates`]).
+/// The users given twice in the input, and how many rows a file has (the progress bar's
+/// length): a file is read once more for it first, standard input keeps every key
+/// ([`Duplicates`]).
 async fn find_duplicates(args: &Import, format: Format) -> Result<Duplicates, Failure> {
     if args.file.as_os_str() == "-" {
         return Ok(Duplicates::remember_all());
@@ -344,14 +345,7 @@ pub async fn run_with(args: Import, built: crate::target::Built) -> Result<(), F
         refused_credentials: Mutex::new(None),
         results: Mutex::new(Some(results)),
     });
-    let total = || {
-        if from_stdin {
-            None
-        } else {
-            count_lines(&args.file, format)
-        }
-    };
-    let progress = crate::progress::Progress::start(total, args.dry_run);
+    let progress = crate::progress::Progress::start(|| duplicates.rows(), args.dry_run);
     let ticker = (!args.dry_run).then(|| {
         let (shared, progress) = (shared.clone(), progress.clone());
         let adaptive = args.rate.is_none();
@@ -565,26 +559,6 @@ fn exit_code(ending: Ending) -> u8 {
         } => exit::REFUSED,
         _ => exit::OK,
     }
-}
-
-/// Lines in the file, for the progress bar's length (CSV: minus the header).
-fn count_lines(path: &Path, format: Format) -> Option<u64> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut buf = vec![0u8; 64 << 10];
-    let mut lines = 0u64;
-    loop {
-        let n = file.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-    }
-    Some(if format == Format::Csv {
-        lines.saturating_sub(1)
-    } else {
-        lines
-    })
 }
 
 async fn record(shared: &Shared, record: Record) -> bool {
