@@ -204,10 +204,12 @@ fn spawn_reader(
 }
 
 /// The users given twice in the input, and how many rows a file has (the progress bar's
-/// length): a file is read once more for it first, standard input keeps every key
-/// ([`Duplicates`]).
+/// length): a regular file is read once more for it first; standard input or a pipe, which can
+/// be read only once, keeps every key ([`Duplicates`]).
 async fn find_duplicates(args: &Import, format: Format) -> Result<Duplicates, Failure> {
-    if args.file.as_os_str() == "-" {
+    // Standard input, a pipe (`<(...)`): read once, so every key is kept.
+    let regular = std::fs::metadata(&args.file).is_ok_and(|m| m.is_file());
+    if args.file.as_os_str() == "-" || !regular {
         return Ok(Duplicates::remember_all());
     }
     let rows = open_rows(args, format, false)?;

@@ -395,3 +395,71 @@ fn errors_for_scripts_are_json_on_stdout_a_line_on_stderr_with_kind_and_field() 
     assert_eq!(sim.sandbox.requests(Route::Nexway), 0);
     let _ = TOKEN;
 }
+
+#[test]
+fn a_pipe_given_as_file_is_read_once_and_its_duplicates_found() {
+    let sim = Sim::start("pipe");
+    let fifo = sim.path("users.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::fs::write(
+                &fifo,
+                "username,email,first_name,last_name,password\n\
+                 ada,ada@x.io,Ada,L,pw-1\n\
+                 bob,bob@x.io,Bob,B,pw-2\n\
+                 ada,ada2@x.io,Ada,Two,pw-3\n",
+            )
+        })
+    };
+    let journal = sim.path("pipe.journal");
+    let a = args(
+        &sim,
+        &fifo,
+        &[
+            "--format",
+            "csv",
+            "--journal",
+            journal.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    );
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let mut child = with_token(iam(&a))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A pipe opened twice waits for a second writer for ever: fail instead of hanging.
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("iam import of a pipe did not end within 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    // The writer is done once iam read the pipe to its end (not joined: a failing run may
+    // never have opened it).
+    drop(writer);
+    let s = json(&out);
+    assert_eq!(
+        (
+            s["created"].as_u64(),
+            s["rejected"].as_u64(),
+            s["rows"].as_u64()
+        ),
+        (Some(2), Some(1), Some(3)),
+        "{s} {}",
+        text(&out.stderr)
+    );
+    assert_eq!(held(&sim).len(), 2);
+    assert_eq!(sim.sandbox.requests(Route::Nexway), 2);
+}
