@@ -8,7 +8,7 @@
 //! files by their top bits, each then sorted on its own. What is kept is only the lines that
 //! repeat a hash and the first line of each; while the import reads the rows, the first line's
 //! exact key is kept, and a later row is a duplicate only if its key is that one (a hash
-//! collision is not). Standard input cannot be read twice: there every key is kept
+//! collision is not). Standard input or a pipe cannot be read twice: there every key is kept
 //! ([`Duplicates::remember_all`]), and memory grows with the input.
 
 use std::collections::HashMap;
