@@ -181,7 +181,7 @@ pub struct Earlier {
 
 /// Reads the journal at `path`, if there is one. A last line cut off by a crash is ignored;
 /// anything else unreadable stops the import.
-pub fn read(path: &Path, target: &Target, legacy: &str) -> Result<Previous, Failure> {
+fn read(path: &Path, target: &Target, legacy: &str) -> Result<Previous, Failure> {
     require_regular_file(path)?;
     let file = match File::open(path) {
         Ok(file) => file,

@@ -236,7 +236,8 @@ impl Results {
         self.waiting.len()
     }
 
-    /// Rows listed in the rejects file so far.
+    /// Rows listed in the rejects file so far (for tests).
+    #[cfg(test)]
     pub fn rejects_listed(&self) -> u64 {
         self.rejects.lines
     }

@@ -928,6 +928,23 @@ mod properties {
         text.replace("\r\n", "\n").matches(['\r', '\n']).count() as u64
     }
 
+    /// Each row on a later line than the one before (the first after `after`), and each
+    /// reason non-empty.
+    fn in_order_with_reasons(
+        rows: &[Row],
+        after: u64,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let mut last = after;
+        for row in rows {
+            prop_assert!(row.line > last, "line {} after {last}", row.line);
+            last = row.line;
+            if let Err(reason) = &row.user {
+                prop_assert!(!reason.is_empty());
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -938,14 +955,7 @@ mod properties {
             let mut input = b"username,email,enabled,roles,attr.k\n".to_vec();
             input.extend(body);
             if let Some(rows) = read_csv(input) {
-                let mut last = 1;
-                for row in rows {
-                    prop_assert!(row.line > last, "line {} after {last}", row.line);
-                    last = row.line;
-                    if let Err(reason) = &row.user {
-                        prop_assert!(!reason.is_empty());
-                    }
-                }
+                in_order_with_reasons(&rows, 1)?;
             }
         }
 
@@ -1001,14 +1011,7 @@ mod properties {
             let lines = String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()).count();
             let rows = read_jsonl(bytes);
             prop_assert!(rows.len() <= lines + 1);
-            let mut last = 0;
-            for row in rows {
-                prop_assert!(row.line > last, "line {} after {last}", row.line);
-                last = row.line;
-                if let Err(reason) = &row.user {
-                    prop_assert!(!reason.is_empty());
-                }
-            }
+            in_order_with_reasons(&rows, 0)?;
         }
 
         /// Rows built from a valid user, with any one character changed.
