@@ -23,7 +23,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// The rate never goes below this (requests per second), nor above [`MAX_RATE`].
+/// The rate never goes below this (requests per second), nor above 100,000.
 pub const MIN_RATE: f64 = 0.5;
 const MAX_RATE: f64 = 100_000.0;
 /// The longest pause one answer can ask for.
@@ -103,7 +103,7 @@ pub fn decide(
         return Next::Hold(delivered.max(MIN_RATE));
     }
     match bounds {
-        // Close: within 15%, or a slow gateway's bounds no wider than the slowest ramp's step
+        // Close: within 15%, or a slow gateway's within 5% beyond the slowest ramp's step
         // between two requests (ramping again could not bound it better). The gateway's rate
         // is under the upper bound. Held at their geometric middle against a burst of 2 or
         // more (which refuses a hold above its rate only once its spare token is spent, and

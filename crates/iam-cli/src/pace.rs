@@ -80,8 +80,9 @@ impl State {
 /// than the hold's [`BURST1_SLACK`], that much later, up to two `interval`s. A request that
 /// reaches the gateway late (a stall on a loaded host, a slow path) makes the next, on time,
 /// arrive early, and a burst of 1 refuses it (a 1 s pause); its slow answer shows it. While it
-/// is still out past `next`, the next waits on (looked at again each millisecond). Section 6 on a 2-core host, burst 1 at 100/s: 0.73x without this.
-fn late_by(
+/// is still out past `next`, the next waits on (looked at again each millisecond). Section 6
+/// on a 2-core host, burst 1 at 100/s: 0.73x without this.
+pub(crate) fn late_by(
     next: Instant,
     interval: Duration,
     floor: Duration,
