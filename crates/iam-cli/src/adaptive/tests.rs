@@ -163,20 +163,29 @@ fn the_replay_bounds_the_gateway_s_rate() {
     assert!((one.1 - 10.0).abs() < 1e-6, "{one:?}");
 }
 
+/// The first window at `t0`: 8 requests sent at once, the first `admitted` answered, the rest
+/// refused at 2 ms with `Retry-After: 1`.
+fn first_window(c: &mut Adaptive, t0: Instant, admitted: u32) {
+    let at = |i: u32| t0 + s(0.0001 * f64::from(i));
+    for i in 0..8 {
+        c.sent(at(i));
+    }
+    for i in 0..8 {
+        if i < admitted {
+            c.answered(at(i));
+        } else {
+            c.limited(at(i), Some(s(1.0)), None, t0 + s(0.002), 0.5);
+        }
+    }
+}
+
 #[test]
 fn the_burst_is_what_the_first_window_let_through_and_a_burst_of_1_gets_slack() {
     // 8 requests at once into a burst-1 bucket: one admitted, seven refused; after the pause
     // one admitted, then one refused: the second decision counts the first window's burst.
     let t0 = Instant::now();
     let mut c = Adaptive::new(t0);
-    let at = |i: u32| t0 + s(0.0001 * f64::from(i));
-    for i in 0..8 {
-        c.sent(at(i));
-    }
-    c.answered(at(0));
-    for i in 1..8 {
-        c.limited(at(i), Some(s(1.0)), None, t0 + s(0.002), 0.5);
-    }
+    first_window(&mut c, t0, 1);
     assert_eq!(c.burst, None, "counted at the next decision");
     let resumed = t0 + s(1.002);
     c.sent(resumed);
@@ -229,16 +238,7 @@ fn a_lone_refusal_right_after_a_pause_does_not_become_the_limit() {
     // Nothing bounds a rate there, so the ramp goes on (it once held at 0.5/s).
     let t0 = Instant::now();
     let mut c = Adaptive::new(t0);
-    let at = |i: u32| t0 + s(0.0001 * f64::from(i));
-    for i in 0..8 {
-        c.sent(at(i));
-    }
-    for i in 0..5 {
-        c.answered(at(i));
-    }
-    for i in 5..8 {
-        c.limited(at(i), Some(s(1.0)), None, t0 + s(0.002), 0.5);
-    }
+    first_window(&mut c, t0, 5);
     let after = t0 + s(1.003);
     c.sent(after);
     c.limited(after, Some(s(1.0)), None, after + s(0.001), 0.5);
