@@ -58,10 +58,10 @@ impl State {
         };
         let interval = Duration::from_secs_f64(1.0 / rate?.max(MIN_RATE));
         let mut next = self.last_sent? + interval;
-        let floor = self.rtts.iter().min().filter(|f| **f < interval / 2);
-        if let Some((floor, adaptive)) = floor.zip(self.adaptive.as_ref())
-            && adaptive.burst_of_1()
-        {
+        // The shortest round trip is looked for only against a burst of 1 (not with `--rate`).
+        let burst_of_1 = self.adaptive.as_ref().is_some_and(Adaptive::burst_of_1);
+        let floor = burst_of_1.then(|| self.rtts.iter().min()).flatten();
+        if let Some(floor) = floor.filter(|f| **f < interval / 2) {
             next = late_by(next, interval, *floor, self.last_rtt, now);
         }
         (next > now).then_some(next)
